@@ -1,0 +1,126 @@
+//! Departments are configuration: what a resident types to find a bill,
+//! how it is verified, the payment rules, the card fee and the ledger codes.
+
+use domain::Cents;
+use domain::fees::FeeRule;
+use domain::ledger::{AccountCode, LedgerAccounts};
+use domain::payment::AmountRules;
+use domain::receivable::DepartmentId;
+use rust_decimal::Decimal;
+
+use super::reader::Reader;
+
+/// What proves a resident holds the bill, besides its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifierKind {
+    /// The service address's ZIP code.
+    Zip,
+}
+
+#[derive(Debug, Clone)]
+pub struct Department {
+    pub id: DepartmentId,
+    pub name: String,
+    pub summary: String,
+    pub lookup_label: String,
+    pub lookup_hint: String,
+    pub verifier: VerifierKind,
+    pub rules: AmountRules,
+    pub card_fee: FeeRule,
+    pub ledger: LedgerAccounts,
+}
+
+pub(super) fn read_departments(r: &mut Reader) -> Option<Vec<Department>> {
+    let ids = r.table_keys("departments");
+    if ids.is_empty() {
+        r.error("departments", "configure at least one department");
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for key in ids {
+        match read_department(r, &key) {
+            Some(d) => out.push(d),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
+    let p = |s: &str| format!("departments.{key}.{s}");
+    let id = match DepartmentId::parse(key) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            r.error(&format!("departments.{key}"), e);
+            None
+        }
+    };
+    let name = r.parsed(&p("name"), None, |s| {
+        if s.is_empty() || s.len() > 80 {
+            Err("a department name is 1 to 80 characters")
+        } else {
+            Ok(s.to_owned())
+        }
+    });
+    let summary = r.string(&p("summary"), "");
+    let lookup_label = r.string(&p("lookup_label"), "Account number");
+    let lookup_hint = r.string(
+        &p("lookup_hint"),
+        "Printed at the top of your bill, for example 1002-3345.",
+    );
+    let verifier = r.parsed(&p("verifier"), Some("zip"), |s| match s {
+        "zip" => Ok(VerifierKind::Zip),
+        _ => Err("known verifiers: zip"),
+    });
+    let minimum = r.parsed(&p("min_payment"), Some("1.00"), Cents::parse_dollars);
+    let allow_partial = r.boolean(&p("allow_partial"), true);
+    let allow_overpayment = r.boolean(&p("allow_overpayment"), false);
+
+    let flat = r.parsed(&p("card_fee.flat"), Some("0"), Cents::parse_dollars);
+    let percent = r.parsed(&p("card_fee.percent"), Some("0"), |s| {
+        s.parse::<Decimal>()
+            .map_err(|_| "expected a percentage like 2.5")
+    });
+    let fee_min = r.parsed(&p("card_fee.min"), Some("0"), Cents::parse_dollars);
+    let fee_max = if r.is_set(&p("card_fee.max")) {
+        r.parsed(&p("card_fee.max"), None, Cents::parse_dollars)
+            .map(Some)
+    } else {
+        Some(None)
+    };
+    let card_fee = match (flat, percent, fee_min, fee_max) {
+        (Some(flat), Some(pct), Some(min), Some(max)) => match FeeRule::new(flat, pct, min, max) {
+            Ok(rule) => Some(rule),
+            Err(e) => {
+                r.error(&p("card_fee"), e);
+                None
+            }
+        },
+        _ => None,
+    };
+    let mut code = |what: &str| r.parsed(&p(&format!("ledger.{what}")), None, AccountCode::parse);
+    let cash_clearing = code("cash_clearing");
+    let receivable = code("receivable");
+    let fee_income = code("fee_income");
+
+    Some(Department {
+        id: id?,
+        name: name?,
+        summary,
+        lookup_label,
+        lookup_hint,
+        verifier: verifier?,
+        rules: AmountRules {
+            minimum: minimum?,
+            allow_partial,
+            allow_overpayment,
+        },
+        card_fee: card_fee?,
+        ledger: LedgerAccounts {
+            cash_clearing: cash_clearing?,
+            receivable: receivable?,
+            fee_income: fee_income?,
+        },
+    })
+}

@@ -1,0 +1,476 @@
+//! Configuration: one TOML file plus `CITYTELLER_*` environment variables
+//! (and `DATABASE_URL`), validated at start-up with every problem listed.
+
+mod departments;
+pub mod reader;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use url::Url;
+
+pub use departments::{Department, VerifierKind};
+use reader::Reader;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Development and demo: the sandbox processor and plain HTTP are allowed.
+    Development,
+    /// A city's live service: refuses the sandbox, plain HTTP and missing keys.
+    Production,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(rest) = s
+            .strip_prefix("sqlite://")
+            .or_else(|| s.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(
+                    "an SQLite URL needs a file path, like sqlite://data/cityteller.db".into(),
+                );
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Url::parse(s).map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
+            return Ok(DatabaseUrl::Postgres(s.to_owned()));
+        }
+        Err("expected sqlite://PATH or postgres://…".into())
+    }
+
+    /// For logs and errors: never prints a password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(s) => match Url::parse(s) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    u.to_string()
+                }
+                Err(_) => "postgres://(unparseable)".into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ProcessorKind {
+    /// The fake processor: its API and hosted page at `url`.
+    Sandbox { url: Url },
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessorConfig {
+    pub kind: ProcessorKind,
+    /// How long a resident has on the processor's page.
+    pub checkout_ttl: Duration,
+    /// Time allowed for one call to the processor.
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// Each message written to this folder as an `.eml` file.
+    Outbox(PathBuf),
+    /// `smtp://host:port` (STARTTLS when offered) or `smtps://host:port`;
+    /// a user name may be in the URL, the password comes from the key file.
+    Smtp(Url),
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub from: String,
+    pub transport: MailTransport,
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub listen: SocketAddr,
+    /// Where the sandbox delivers webhooks.
+    pub webhook_url: Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub city_name: String,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub keys_file: PathBuf,
+    pub timezone: TimeZone,
+    pub public_listen: SocketAddr,
+    pub public_base_url: Url,
+    pub staff_listen: SocketAddr,
+    pub processor: ProcessorConfig,
+    pub mail: MailConfig,
+    pub sandbox: SandboxConfig,
+    pub departments: Vec<Department>,
+    pub log_format: LogFormat,
+    /// How often background jobs look for work.
+    pub job_poll_interval: Duration,
+}
+
+/// Every problem found, one per line.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration has {} problem(s):\n  - {}", .0.len(), .0.join("\n  - "))]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl Config {
+    /// Reads `file` (if given) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigErrors> {
+        let (table, label) = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    ConfigErrors(vec![format!("{}: cannot read: {e}", p.display())])
+                })?;
+                let table = text.parse::<toml::Table>().map_err(|e| {
+                    ConfigErrors(vec![format!("{}: not valid TOML: {e}", p.display())])
+                })?;
+                (table, p.display().to_string())
+            }
+            None => (toml::Table::new(), "built-in defaults".to_owned()),
+        };
+        Self::from_parts(table, &label, std::env::vars())
+    }
+
+    /// Builds a config from a TOML table and environment variables; the
+    /// seam tests and the demo use.
+    pub fn from_parts<I>(table: toml::Table, label: &str, env: I) -> Result<Config, ConfigErrors>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut r = Reader::new(table, label);
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        // These name files and secrets, not settings.
+        r.apply_env(
+            env.iter().cloned(),
+            &[
+                "CITYTELLER_CONFIG",
+                "CITYTELLER_KEYS",
+                "CITYTELLER_LOG",
+                "CITYTELLER_TEST_ARTIFACTS",
+            ],
+        );
+        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL")
+            && !url.trim().is_empty()
+        {
+            r.set(
+                "database_url",
+                url.clone(),
+                "environment variable DATABASE_URL",
+            );
+        }
+        read_config(r).map_err(ConfigErrors)
+    }
+}
+
+fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
+    let mode = r
+        .parsed("mode", Some("development"), |s| match s {
+            "development" => Ok(Mode::Development),
+            "production" => Ok(Mode::Production),
+            _ => Err("expected development or production"),
+        })
+        .unwrap_or(Mode::Development);
+    let city_name = r.string("city_name", "City of Springfield");
+    let data_dir = PathBuf::from(r.string("data_dir", "data"));
+    let default_db = format!("sqlite://{}", data_dir.join("cityteller.db").display());
+    let database = r.parsed("database_url", Some(&default_db), DatabaseUrl::parse);
+    let keys_default = data_dir.join("keys.toml").display().to_string();
+    let keys_file = PathBuf::from(r.string("keys_file", &keys_default));
+    let timezone = r.parsed("timezone", Some("America/Los_Angeles"), |s| {
+        TimeZone::get(s).map_err(|_| "unknown time zone (use an IANA name like America/Chicago)")
+    });
+    let public_listen = r.parsed(
+        "public.listen",
+        Some("127.0.0.1:8080"),
+        SocketAddr::from_str,
+    );
+    let public_base_url = r.parsed(
+        "public.base_url",
+        Some("http://127.0.0.1:8080"),
+        parse_base_url,
+    );
+    let staff_listen = r.parsed("staff.listen", Some("127.0.0.1:8081"), SocketAddr::from_str);
+
+    let processor_kind = r.string("processor.kind", "sandbox");
+    let processor = match processor_kind.as_str() {
+        "sandbox" => r
+            .parsed(
+                "processor.sandbox_url",
+                Some("http://127.0.0.1:8090"),
+                parse_base_url,
+            )
+            .map(|url| ProcessorKind::Sandbox { url }),
+        other => {
+            r.error(
+                "processor.kind",
+                format!("unknown processor {other:?} (known: sandbox)"),
+            );
+            None
+        }
+    };
+    let ttl = r.integer("processor.checkout_ttl_minutes", 30, 5, 24 * 60);
+    let timeout = r.integer("processor.request_timeout_seconds", 15, 1, 120);
+
+    let mail_from = r.parsed(
+        "mail.from",
+        Some("City of Springfield Payments <payments@springfield.example>"),
+        |s| {
+            lettre::message::Mailbox::from_str(s)
+                .map(|_| s.to_owned())
+                .map_err(|_| "expected an address like \"City Payments <payments@city.example>\"")
+        },
+    );
+    let transport = if r.is_set("mail.smtp_url") {
+        r.parsed("mail.smtp_url", None, |s| {
+            let u = Url::parse(s).map_err(|e| e.to_string())?;
+            match u.scheme() {
+                "smtp" | "smtps" if u.host_str().is_some() => Ok(MailTransport::Smtp(u)),
+                _ => Err("expected smtp://host:port or smtps://host:port".to_owned()),
+            }
+        })
+    } else {
+        let outbox_default = data_dir.join("outbox").display().to_string();
+        Some(MailTransport::Outbox(PathBuf::from(
+            r.string("mail.outbox_dir", &outbox_default),
+        )))
+    };
+
+    let sandbox_listen = r.parsed(
+        "sandbox.listen",
+        Some("127.0.0.1:8090"),
+        SocketAddr::from_str,
+    );
+    let webhook_default = public_base_url
+        .as_ref()
+        .and_then(|u| u.join("webhooks/sandbox").ok())
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| "http://127.0.0.1:8080/webhooks/sandbox".into());
+    let sandbox_webhook = r.parsed("sandbox.webhook_url", Some(&webhook_default), |s| {
+        Url::parse(s).map_err(|e| e.to_string())
+    });
+
+    let departments = departments::read_departments(&mut r);
+    let log_format = r
+        .parsed("log.format", Some("json"), |s| match s {
+            "json" => Ok(LogFormat::Json),
+            "text" => Ok(LogFormat::Text),
+            _ => Err("expected json or text"),
+        })
+        .unwrap_or(LogFormat::Json);
+    let poll_ms = r.integer("jobs.poll_interval_ms", 1000, 10, 60_000);
+
+    if mode == Mode::Production {
+        if let Some(u) = &public_base_url
+            && u.scheme() != "https"
+        {
+            r.error(
+                "public.base_url",
+                "production mode requires an https:// base URL",
+            );
+        }
+        if processor_kind == "sandbox" {
+            r.error(
+                "processor.kind",
+                "production mode refuses the sandbox processor",
+            );
+        }
+        if matches!(transport, Some(MailTransport::Outbox(_))) {
+            r.error(
+                "mail.smtp_url",
+                "production mode requires an SMTP server for receipts",
+            );
+        }
+        if !keys_file.exists() && std::env::var_os("CITYTELLER_KEYS").is_none() {
+            r.error(
+                "keys_file",
+                format!(
+                    "production mode requires the key file ({}) or CITYTELLER_KEYS; create one with `cityteller keys init`",
+                    keys_file.display()
+                ),
+            );
+        }
+    }
+
+    let finished = r.finish();
+    match (
+        finished,
+        database,
+        timezone,
+        public_listen,
+        public_base_url,
+        staff_listen,
+        processor,
+        mail_from,
+        transport,
+        sandbox_listen,
+        sandbox_webhook,
+        departments,
+    ) {
+        (
+            Ok(()),
+            Some(database),
+            Some(timezone),
+            Some(public_listen),
+            Some(public_base_url),
+            Some(staff_listen),
+            Some(kind),
+            Some(from),
+            Some(transport),
+            Some(sandbox_listen),
+            Some(webhook_url),
+            Some(departments),
+        ) => Ok(Config {
+            mode,
+            city_name,
+            data_dir,
+            database,
+            keys_file,
+            timezone,
+            public_listen,
+            public_base_url,
+            staff_listen,
+            processor: ProcessorConfig {
+                kind,
+                checkout_ttl: Duration::from_secs(ttl.unsigned_abs() * 60),
+                request_timeout: Duration::from_secs(timeout.unsigned_abs()),
+            },
+            mail: MailConfig { from, transport },
+            sandbox: SandboxConfig {
+                listen: sandbox_listen,
+                webhook_url,
+            },
+            departments,
+            log_format,
+            job_poll_interval: Duration::from_millis(poll_ms.unsigned_abs()),
+        }),
+        (Err(errors), ..) => Err(errors),
+        // Every `None` above recorded its own error, so `finish` failed.
+        _ => Err(vec!["configuration is incomplete".into()]),
+    }
+}
+
+fn parse_base_url(s: &str) -> Result<Url, String> {
+    let u = Url::parse(s).map_err(|e| e.to_string())?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err("expected an http:// or https:// URL".into());
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err("a base URL has no query or fragment".into());
+    }
+    // Joining relative paths needs a trailing slash.
+    let mut u = u;
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    Ok(u)
+}
+
+impl Config {
+    pub fn department(&self, id: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.id.as_str() == id)
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.public_base_url.scheme() == "https"
+    }
+
+    /// An absolute URL on the resident site.
+    pub fn public_url(&self, path: &str) -> String {
+        let base = self.public_base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[departments.utilities]
+name = "Utilities"
+[departments.utilities.ledger]
+cash_clearing = "1010"
+receivable = "1200"
+fee_income = "4410"
+"#;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        let table = text.parse::<toml::Table>().unwrap();
+        Config::from_parts(
+            table,
+            "cityteller.toml",
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn defaults_are_a_working_development_setup() {
+        let c = load(MINIMAL, &[]).unwrap();
+        assert_eq!(c.mode, Mode::Development);
+        assert_eq!(c.public_listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.staff_listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(
+            c.database,
+            DatabaseUrl::Sqlite(PathBuf::from("data/cityteller.db"))
+        );
+        assert_eq!(c.departments.len(), 1);
+        assert_eq!(c.public_url("/pay"), "http://127.0.0.1:8080/pay");
+    }
+
+    #[test]
+    fn database_url_from_environment() {
+        let c = load(MINIMAL, &[("DATABASE_URL", "postgres://u:secret@db/ct")]).unwrap();
+        assert!(matches!(c.database, DatabaseUrl::Postgres(_)));
+        assert_eq!(c.database.redacted(), "postgres://u:***@db/ct");
+    }
+
+    #[test]
+    fn production_lists_every_problem_at_once() {
+        let text = format!(
+            "mode = \"production\"\nunknown_key = 1\n[public]\nlisten = \"nope\"\n{MINIMAL}"
+        );
+        let errs = load(&text, &[("CITYTELLER_KEYS_FILE", "/nonexistent/keys.toml")])
+            .unwrap_err()
+            .0;
+        let all = errs.join("\n");
+        assert!(all.contains("public.listen"), "{all}");
+        assert!(all.contains("requires an https:// base URL"), "{all}");
+        assert!(all.contains("refuses the sandbox processor"), "{all}");
+        assert!(all.contains("requires an SMTP server"), "{all}");
+        assert!(all.contains("requires the key file"), "{all}");
+        assert!(all.contains("unknown_key: unknown setting"), "{all}");
+        assert!(errs.len() >= 6, "{all}");
+    }
+
+    #[test]
+    fn no_departments_is_an_error() {
+        let errs = load("", &[]).unwrap_err().0;
+        assert!(
+            errs.iter().any(|e| e.contains("at least one department")),
+            "{errs:?}"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The card processor boundary. Card numbers are entered on the processor's
+//! hosted page (another origin); cityteller only ever sees the processor's
+//! ids, the card brand and the last four digits.
+//!
+//! The trait is deliberately small and has no default methods: an adapter
+//! states every behaviour, and nothing "succeeds" by accident.
+
+pub mod sandbox;
+
+use async_trait::async_trait;
+use axum::http::HeaderMap;
+use domain::Cents;
+use jiff::Timestamp;
+use url::Url;
+
+/// What we ask the processor to collect.
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest {
+    pub payment_id: String,
+    /// Derived from our payment id: a retried call returns the same
+    /// checkout instead of a second one.
+    pub idempotency_key: String,
+    pub total: Cents,
+    pub description: String,
+    /// Where the payer returns after paying; carries no outcome.
+    pub return_url: Url,
+    /// Where the payer returns after giving up.
+    pub cancel_url: Url,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub processor_ref: String,
+    /// The hosted page to send the payer to (full-page redirect).
+    pub redirect_url: Url,
+    pub expires_at: Timestamp,
+}
+
+/// Why a card payment did not go through, as residents are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineReason {
+    Declined,
+    InsufficientFunds,
+    ExpiredCard,
+    IncorrectCvc,
+    ProcessingError,
+    /// The payer left the hosted page.
+    Cancelled,
+}
+
+impl DeclineReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            DeclineReason::Declined => "card_declined",
+            DeclineReason::InsufficientFunds => "insufficient_funds",
+            DeclineReason::ExpiredCard => "expired_card",
+            DeclineReason::IncorrectCvc => "incorrect_cvc",
+            DeclineReason::ProcessingError => "processing_error",
+            DeclineReason::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            DeclineReason::Declined,
+            DeclineReason::InsufficientFunds,
+            DeclineReason::ExpiredCard,
+            DeclineReason::IncorrectCvc,
+            DeclineReason::ProcessingError,
+            DeclineReason::Cancelled,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub amount: Cents,
+    pub card_brand: String,
+    pub card_last4: String,
+}
+
+/// Where a checkout stands, as the processor says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutStatus {
+    /// The payer has not finished yet.
+    Open,
+    Succeeded(Captured),
+    Failed(DeclineReason),
+    /// The window closed without a payment.
+    Expired,
+}
+
+/// A verified webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    pub event_id: String,
+    pub event_type: String,
+    pub kind: WebhookKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookKind {
+    /// A checkout reached a new status.
+    Checkout {
+        processor_ref: String,
+        status: CheckoutStatus,
+    },
+    /// An event type we do not act on: acknowledged and ignored, never
+    /// treated as success.
+    Ignored,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessorError {
+    /// Timeout, connection failure or a 5xx: safe to retry with the same
+    /// idempotency key.
+    #[error("processor unavailable: {0}")]
+    Unavailable(String),
+    /// The processor refused the request (4xx); retrying will not help.
+    #[error("processor refused the request: {code}: {message}")]
+    Rejected { code: String, message: String },
+    #[error("processor has no such object")]
+    NotFound,
+    /// The processor answered with something we cannot understand.
+    #[error("processor sent an invalid response: {0}")]
+    InvalidResponse(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WebhookError {
+    #[error("missing signature header")]
+    MissingSignature,
+    #[error("malformed signature header")]
+    MalformedSignature,
+    #[error("signature does not match")]
+    BadSignature,
+    #[error("timestamp outside the tolerance window")]
+    StaleTimestamp,
+    #[error("payload is not a valid event: {0}")]
+    BadPayload(String),
+}
+
+#[async_trait]
+pub trait Processor: Send + Sync {
+    /// Short name stored beside its ids: `sandbox`, `stripe`.
+    fn name(&self) -> &'static str;
+
+    /// The origin of the hosted page (scheme, host, port), which the
+    /// resident site's CSP allows as a form target.
+    fn hosted_origin(&self) -> String;
+
+    async fn create_checkout(&self, req: &CheckoutRequest) -> Result<Checkout, ProcessorError>;
+
+    async fn checkout_status(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError>;
+
+    /// Verifies the signature over the raw body and parses the event.
+    fn verify_webhook(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<WebhookEvent, WebhookError>;
+}
+
+/// `scheme://host:port` of a URL.
+pub fn origin_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}

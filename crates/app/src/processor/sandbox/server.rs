@@ -1,0 +1,683 @@
+//! The sandbox processor itself: a fake card processor with its own hosted
+//! payment page, served on its own origin, for the demo and the tests. It
+//! behaves like a real one where it matters to cityteller: idempotent
+//! checkout creation, a full-page hosted form, outcome by test card number,
+//! signed webhooks with retries, a status API.
+//!
+//! The card number typed on its page is checked and dropped at once: only
+//! the brand and last four digits are kept, and nothing is logged.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use url::Url;
+
+use super::signature;
+use super::wire::{ApiError, ApiErrorBody, Card, CheckoutObject, CreateCheckout, Event, EventData};
+use crate::crypto::{constant_time_eq, random_token};
+use crate::processor::{DeclineReason, origin_of};
+use crate::web::security::HeaderPolicy;
+
+pub struct SandboxSettings {
+    /// The sandbox's own base URL (its hosted pages live under it).
+    pub public_base: Url,
+    pub api_key: SecretString,
+    pub webhook_secrets: Vec<SecretString>,
+    pub webhook_url: Url,
+    /// The merchant's origin: return URLs must be on it.
+    pub merchant_origin: String,
+    /// Delays between webhook delivery attempts.
+    pub retry_delays: Vec<Duration>,
+}
+
+impl SandboxSettings {
+    pub fn default_retry_delays() -> Vec<Duration> {
+        [1, 2, 4, 8, 16, 32, 60, 120, 300]
+            .into_iter()
+            .map(Duration::from_secs)
+            .collect()
+    }
+}
+
+#[derive(Clone)]
+struct Session {
+    obj: CheckoutObject,
+    return_url: String,
+    cancel_url: String,
+    description: String,
+    form_token: String,
+}
+
+struct Shared {
+    settings: SandboxSettings,
+    sessions: Mutex<HashMap<String, Session>>,
+    /// Idempotency key → (checkout id, the request it was first used with).
+    idempotency: Mutex<HashMap<String, (String, CreateCheckout)>>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+#[derive(Clone)]
+pub struct Sandbox {
+    shared: Arc<Shared>,
+}
+
+impl Sandbox {
+    /// Starts the webhook sender; returns the sandbox (for its router).
+    pub fn start(settings: SandboxSettings) -> Sandbox {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        let shared = Arc::new(Shared {
+            settings,
+            sessions: Mutex::new(HashMap::new()),
+            idempotency: Mutex::new(HashMap::new()),
+            events: tx,
+        });
+        tokio::spawn(deliver_events(shared.clone(), http, rx));
+        tokio::spawn(expire_sessions(Arc::downgrade(&shared)));
+        Sandbox { shared }
+    }
+
+    pub fn router(&self) -> Router {
+        let policy = Arc::new(HeaderPolicy {
+            form_targets: vec![self.shared.settings.merchant_origin.clone()],
+            hsts: self.shared.settings.public_base.scheme() == "https",
+        });
+        Router::new()
+            .route("/", get(index))
+            .route("/sandbox.css", get(css))
+            .route("/v1/checkouts", post(api_create))
+            .route("/v1/checkouts/{id}", get(api_get))
+            .route("/pay/{id}", get(page).post(submit))
+            .route("/pay/{id}/cancel", post(cancel))
+            .fallback(not_found)
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(16 * 1024))
+            .layer(axum::middleware::from_fn_with_state(
+                policy,
+                crate::web::security::security_headers,
+            ))
+            .with_state(self.clone())
+    }
+
+    /// Serves the sandbox on `listener` until the process ends.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        axum::serve(
+            listener,
+            self.router()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    }
+
+    fn emit(&self, obj: &CheckoutObject) {
+        let event_type = match obj.status.as_str() {
+            "succeeded" => "checkout.succeeded",
+            "failed" => "checkout.failed",
+            "expired" => "checkout.expired",
+            _ => return,
+        };
+        let event = Event {
+            id: format!("evt_{}", alnum_token()),
+            event_type: event_type.into(),
+            created: Timestamp::now().as_second(),
+            data: EventData {
+                checkout: obj.clone(),
+            },
+        };
+        let _ = self.shared.events.send(event);
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let expected = format!("Bearer {}", self.shared.settings.api_key.expose_secret());
+        headers
+            .get(header::AUTHORIZATION)
+            .map(|v| constant_time_eq(v.as_bytes(), expected.as_bytes()))
+            .unwrap_or(false)
+    }
+
+    /// Looks a session up, expiring it first if its time is up.
+    fn session(&self, id: &str) -> Option<Session> {
+        let mut sessions = self.shared.sessions.lock().ok()?;
+        let s = sessions.get_mut(id)?;
+        if s.obj.status == "open" && Timestamp::now().as_second() >= s.obj.expires_at {
+            s.obj.status = "expired".into();
+            let obj = s.obj.clone();
+            let out = s.clone();
+            drop(sessions);
+            self.emit(&obj);
+            return Some(out);
+        }
+        Some(s.clone())
+    }
+}
+
+fn alnum_token() -> String {
+    random_token(18).replace(['-', '_'], "x")
+}
+
+fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(ApiError {
+            error: ApiErrorBody {
+                code: code.into(),
+                message: message.into(),
+            },
+        }),
+    )
+        .into_response()
+}
+
+async fn api_create(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let Ok(req) = serde_json::from_slice::<CreateCheckout>(&body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed JSON body",
+        );
+    };
+    if req.amount <= 0 || req.amount > 100_000_000 {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_amount",
+            "amount out of range",
+        );
+    }
+    if req.currency != "usd" {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_currency",
+            "only usd is supported",
+        );
+    }
+    let merchant = &sb.shared.settings.merchant_origin;
+    for u in [&req.return_url, &req.cancel_url] {
+        match Url::parse(u) {
+            Ok(url) if &origin_of(&url) == merchant => {}
+            _ => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_url",
+                    "return and cancel URLs must be on the merchant's origin",
+                );
+            }
+        }
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(key) = &key {
+        let existing = sb
+            .shared
+            .idempotency
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key).cloned());
+        if let Some((id, first)) = existing {
+            if first != req {
+                return api_error(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_reused",
+                    "this idempotency key was used with different parameters",
+                );
+            }
+            return match sb.session(&id) {
+                Some(s) => axum::Json(s.obj).into_response(),
+                None => api_error(StatusCode::INTERNAL_SERVER_ERROR, "lost", "lost session"),
+            };
+        }
+    }
+    let id = format!("cs_{}", alnum_token());
+    let url = match sb.shared.settings.public_base.join(&format!("pay/{id}")) {
+        Ok(u) => u.to_string(),
+        Err(_) => return api_error(StatusCode::INTERNAL_SERVER_ERROR, "config", "bad base URL"),
+    };
+    let obj = CheckoutObject {
+        id: id.clone(),
+        url,
+        status: "open".into(),
+        amount: req.amount,
+        currency: req.currency.clone(),
+        expires_at: req.expires_at,
+        reference: req.reference.clone(),
+        card: None,
+        failure_code: None,
+    };
+    let session = Session {
+        obj: obj.clone(),
+        return_url: req.return_url.clone(),
+        cancel_url: req.cancel_url.clone(),
+        description: req.description.chars().take(200).collect(),
+        form_token: random_token(24),
+    };
+    if let Ok(mut m) = sb.shared.sessions.lock() {
+        m.insert(id.clone(), session);
+    }
+    if let Some(key) = key
+        && let Ok(mut m) = sb.shared.idempotency.lock()
+    {
+        m.insert(key, (id, req));
+    }
+    axum::Json(obj).into_response()
+}
+
+async fn api_get(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    match sb.session(&id) {
+        Some(s) => axum::Json(s.obj).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "not_found", "no such checkout"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/checkout.html")]
+struct CheckoutPage<'a> {
+    id: &'a str,
+    description: &'a str,
+    amount: String,
+    token: &'a str,
+    errors: Vec<(&'static str, String)>,
+    name: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/closed.html")]
+struct ClosedPage<'a> {
+    status: &'a str,
+    return_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/index.html")]
+struct IndexPage;
+
+fn render<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response(),
+    }
+}
+
+async fn index() -> Response {
+    render(StatusCode::OK, &IndexPage)
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../static/sandbox.css"),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+fn closed(s: &Session) -> Response {
+    render(
+        StatusCode::OK,
+        &ClosedPage {
+            status: &s.obj.status,
+            return_url: &s.return_url,
+        },
+    )
+}
+
+async fn page(State(sb): State<Sandbox>, Path(id): Path<String>) -> Response {
+    let Some(s) = sb.session(&id) else {
+        return not_found().await;
+    };
+    if s.obj.status != "open" {
+        return closed(&s);
+    }
+    render(
+        StatusCode::OK,
+        &CheckoutPage {
+            id: &s.obj.id,
+            description: &s.description,
+            amount: domain::Cents::new(s.obj.amount).to_string(),
+            token: &s.form_token,
+            errors: Vec::new(),
+            name: "",
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct CardForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    expiry: String,
+    #[serde(default)]
+    cvc: String,
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// What the sandbox does with a card, by number (the usual test numbers).
+fn outcome_for(number: &str) -> Result<(), DeclineReason> {
+    match number {
+        "4000000000000002" => Err(DeclineReason::Declined),
+        "4000000000009995" => Err(DeclineReason::InsufficientFunds),
+        "4000000000000069" => Err(DeclineReason::ExpiredCard),
+        "4000000000000127" => Err(DeclineReason::IncorrectCvc),
+        "4000000000000119" => Err(DeclineReason::ProcessingError),
+        _ => Ok(()),
+    }
+}
+
+fn brand_of(number: &str) -> &'static str {
+    let two: u32 = number.get(..2).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let four: u32 = number.get(..4).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if number.starts_with('4') {
+        "visa"
+    } else if (51..=55).contains(&two) || (2221..=2720).contains(&four) {
+        "mastercard"
+    } else if two == 34 || two == 37 {
+        "amex"
+    } else if four == 6011 || two == 65 {
+        "discover"
+    } else {
+        "card"
+    }
+}
+
+pub fn luhn_valid(digits: &str) -> bool {
+    if !(13..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+fn expiry_ok(expiry: &str, now: Timestamp) -> bool {
+    let Some((m, y)) = expiry.trim().split_once('/') else {
+        return false;
+    };
+    let (Ok(m), Ok(y)) = (m.trim().parse::<i32>(), y.trim().parse::<i32>()) else {
+        return false;
+    };
+    let year = if y < 100 { 2000 + y } else { y };
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    (1..=12).contains(&m) && (year, m) >= (i32::from(today.year()), i32::from(today.month()))
+}
+
+async fn submit(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(s) = sb.session(&id) else {
+        return not_found().await;
+    };
+    if s.obj.status != "open" {
+        return closed(&s);
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<CardForm>(&body) else {
+        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
+    };
+    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
+    }
+    let number: String = form
+        .number
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    let mut errors = Vec::new();
+    if !luhn_valid(&number) {
+        errors.push(("number", "Enter a valid card number".to_owned()));
+    }
+    if !expiry_ok(&form.expiry, Timestamp::now()) {
+        errors.push(("expiry", "Enter a future expiry date as MM/YY".to_owned()));
+    }
+    let cvc = form.cvc.trim();
+    if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(("cvc", "Enter the 3 or 4 digit security code".to_owned()));
+    }
+    if form.name.trim().is_empty() {
+        errors.push(("name", "Enter the name on the card".to_owned()));
+    }
+    if !errors.is_empty() {
+        return render(
+            StatusCode::BAD_REQUEST,
+            &CheckoutPage {
+                id: &s.obj.id,
+                description: &s.description,
+                amount: domain::Cents::new(s.obj.amount).to_string(),
+                token: &s.form_token,
+                errors,
+                name: form.name.trim(),
+            },
+        );
+    }
+    let last4 = number[number.len() - 4..].to_owned();
+    let brand = brand_of(&number).to_owned();
+    let outcome = outcome_for(&number);
+    drop(number);
+    let obj = {
+        let Ok(mut sessions) = sb.shared.sessions.lock() else {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "busy").into_response();
+        };
+        let Some(sess) = sessions.get_mut(&id) else {
+            return (StatusCode::NOT_FOUND, "not found").into_response();
+        };
+        if sess.obj.status != "open" {
+            return closed(sess);
+        }
+        match outcome {
+            Ok(()) => {
+                sess.obj.status = "succeeded".into();
+                sess.obj.card = Some(Card { brand, last4 });
+            }
+            Err(reason) => {
+                sess.obj.status = "failed".into();
+                sess.obj.failure_code = Some(reason.code().into());
+                sess.obj.card = Some(Card { brand, last4 });
+            }
+        }
+        sess.obj.clone()
+    };
+    sb.emit(&obj);
+    Redirect::to(&s.return_url).into_response()
+}
+
+async fn cancel(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(s) = sb.session(&id) else {
+        return not_found().await;
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
+    };
+    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
+    }
+    let obj = {
+        let Ok(mut sessions) = sb.shared.sessions.lock() else {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "busy").into_response();
+        };
+        match sessions.get_mut(&id) {
+            Some(sess) if sess.obj.status == "open" => {
+                sess.obj.status = "failed".into();
+                sess.obj.failure_code = Some(DeclineReason::Cancelled.code().into());
+                Some(sess.obj.clone())
+            }
+            _ => None,
+        }
+    };
+    if let Some(obj) = obj {
+        sb.emit(&obj);
+    }
+    Redirect::to(&s.cancel_url).into_response()
+}
+
+/// Delivers each event, signed afresh at every attempt, retrying failures
+/// on the configured schedule. Deliveries run side by side.
+async fn deliver_events(
+    shared: Arc<Shared>,
+    http: reqwest::Client,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+) {
+    while let Some(event) = rx.recv().await {
+        let shared = shared.clone();
+        let http = http.clone();
+        tokio::spawn(async move {
+            let Ok(body) = serde_json::to_vec(&event) else {
+                return;
+            };
+            let mut delays = shared.settings.retry_delays.clone().into_iter();
+            loop {
+                let secrets: Vec<&[u8]> = shared
+                    .settings
+                    .webhook_secrets
+                    .iter()
+                    .map(|s| s.expose_secret().as_bytes())
+                    .collect();
+                let sig = signature::sign(&secrets, Timestamp::now().as_second(), &body);
+                let sent = http
+                    .post(shared.settings.webhook_url.clone())
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(signature::HEADER, sig)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().is_success() => return,
+                    Ok(r) => {
+                        tracing::warn!(event = %event.id, status = %r.status(), "sandbox webhook refused; will retry")
+                    }
+                    Err(e) => {
+                        tracing::warn!(event = %event.id, error = %e.without_url(), "sandbox webhook failed; will retry")
+                    }
+                }
+                match delays.next() {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => {
+                        tracing::error!(event = %event.id, "sandbox gave up delivering webhook");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Expires open sessions whose time is up, as a real processor would.
+async fn expire_sessions(shared: std::sync::Weak<Shared>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let ids: Vec<String> = shared
+            .sessions
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let sb = Sandbox { shared };
+        for id in ids {
+            let _ = sb.session(&id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn() {
+        assert!(luhn_valid("4242424242424242"));
+        assert!(luhn_valid("4000000000000002"));
+        assert!(luhn_valid("4000000000009995"));
+        assert!(luhn_valid("5555555555554444"));
+        assert!(!luhn_valid("4242424242424241"));
+        assert!(!luhn_valid("42424242"));
+        assert!(!luhn_valid("4242a24242424242"));
+    }
+
+    #[test]
+    fn brands_and_outcomes() {
+        assert_eq!(brand_of("4242424242424242"), "visa");
+        assert_eq!(brand_of("5555555555554444"), "mastercard");
+        assert_eq!(brand_of("378282246310005"), "amex");
+        assert_eq!(outcome_for("4242424242424242"), Ok(()));
+        assert_eq!(
+            outcome_for("4000000000000002"),
+            Err(DeclineReason::Declined)
+        );
+        assert_eq!(
+            outcome_for("4000000000009995"),
+            Err(DeclineReason::InsufficientFunds)
+        );
+    }
+
+    #[test]
+    fn expiry() {
+        let now: Timestamp = "2026-11-27T00:00:00Z".parse().unwrap();
+        assert!(expiry_ok("11/26", now));
+        assert!(expiry_ok("12/2030", now));
+        assert!(!expiry_ok("10/26", now));
+        assert!(!expiry_ok("13/30", now));
+        assert!(!expiry_ok("1130", now));
+    }
+}

@@ -1,0 +1,791 @@
+//! Payments: from the resident's confirmation to the ledger posting.
+//!
+//! The rules that keep money right:
+//! - a payment is written (with its idempotency key) before the processor
+//!   is called, and the processor gets a key derived from it, so a double
+//!   submit or a retry finds the same payment and the same checkout;
+//! - the outcome is only ever learned from the processor (signed webhook or
+//!   our own status query), never from the browser;
+//! - the state change, the ledger posting (unique source key), the receipt
+//!   job (unique key) and the audit event commit together or not at all;
+//! - no transaction is held open across a call to the processor.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use domain::Cents;
+use domain::ledger::{CaptureItem, payment_capture_entry};
+use domain::payment::{AmountRuleError, PaymentEvent, PaymentStatus};
+use domain::personal::EmailAddress;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use url::Url;
+
+use crate::app::App;
+use crate::audit::{self, Actor, Event, Outcome};
+use crate::crypto::fields::FieldContext;
+use crate::processor::{
+    CheckoutRequest, CheckoutStatus, ProcessorError, WebhookEvent, WebhookKind,
+};
+use crate::store::payments::{Capture, NewItem, NewPayment, PaymentRow};
+use crate::store::{self, StoreError, Tx};
+
+/// What the review page shows.
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub amount: Cents,
+    pub fee: Cents,
+    pub total: Cents,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("{0}")]
+    Amount(#[from] AmountRuleError),
+    #[error("the bill no longer exists")]
+    UnknownReceivable,
+    #[error("amount arithmetic overflowed")]
+    Overflow,
+    #[error("processor unavailable: {0}")]
+    ProcessorUnavailable(String),
+    #[error("processor refused the payment: {0}")]
+    ProcessorRejected(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn quote(app: &App, department: &str, amount: Cents) -> Result<Quote, PaymentError> {
+    let dept = app
+        .config
+        .department(department)
+        .ok_or(PaymentError::UnknownReceivable)?;
+    let fee = dept
+        .card_fee
+        .fee_for(amount)
+        .map_err(|_| PaymentError::Overflow)?;
+    let total = amount
+        .checked_add(fee)
+        .map_err(|_| PaymentError::Overflow)?;
+    Ok(Quote { amount, fee, total })
+}
+
+pub struct StartRequest<'a> {
+    pub receivable_id: i64,
+    pub amount: Cents,
+    pub idempotency_key: &'a str,
+    pub email: Option<EmailAddress>,
+    pub actor: &'a Actor,
+    pub source_ip: Option<IpAddr>,
+}
+
+/// Where to send the resident next.
+#[derive(Debug)]
+pub enum Next {
+    /// To the processor's hosted page.
+    Processor(Url),
+    /// The payment already has an outcome: show it.
+    Receipt(String),
+}
+
+/// Creates the payment (or finds the one this key already made) and opens
+/// its checkout at the processor.
+pub async fn start(app: &App, req: StartRequest<'_>) -> Result<Next, PaymentError> {
+    let payment =
+        match store::payments::by_idempotency_key(app.db.reader(), req.idempotency_key).await? {
+            Some(p) => p,
+            None => match create(app, &req).await {
+                Ok(p) => p,
+                // A concurrent submit with the same key won the race.
+                Err(PaymentError::Store(e)) if e.is_unique_violation() => {
+                    store::payments::by_idempotency_key(app.db.reader(), req.idempotency_key)
+                        .await?
+                        .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))?
+                }
+                Err(e) => return Err(e),
+            },
+        };
+    match payment.status {
+        PaymentStatus::Created => open_checkout(app, &payment, req.actor, req.source_ip).await,
+        PaymentStatus::Pending => match payment.checkout_url.as_deref().map(Url::parse) {
+            Some(Ok(url)) => Ok(Next::Processor(url)),
+            _ => Err(PaymentError::Conflict(
+                "pending payment without checkout".into(),
+            )),
+        },
+        _ => Ok(Next::Receipt(payment.id)),
+    }
+}
+
+async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, PaymentError> {
+    let now = app.now();
+    let now_us = now.as_microsecond();
+    let mut tx = app.db.begin().await?;
+    let view = store::receivables::view(&mut *tx, req.receivable_id, now_us)
+        .await?
+        .ok_or(PaymentError::UnknownReceivable)?;
+    let dept = app
+        .config
+        .department(&view.department)
+        .ok_or(PaymentError::UnknownReceivable)?;
+    // Checked inside the write transaction: payments in progress reserve
+    // their amount, so two tabs cannot together pay more than is owed.
+    dept.rules.check(req.amount, view.available())?;
+    let q = quote(app, &view.department, req.amount)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let email_enc = match &req.email {
+        Some(e) => Some(
+            app.keys
+                .fields
+                .seal(e.expose(), &email_context(&id))
+                .map_err(|e| PaymentError::Conflict(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let ttl = SignedDuration::try_from(app.config.processor.checkout_ttl)
+        .unwrap_or(SignedDuration::from_mins(30));
+    let expires = now.checked_add(ttl).unwrap_or(now);
+    let items = [NewItem {
+        receivable_id: view.id,
+        department: &view.department,
+        amount: q.amount,
+        fee: q.fee,
+    }];
+    store::payments::insert(
+        &mut tx,
+        &NewPayment {
+            id: &id,
+            idempotency_key: req.idempotency_key,
+            amount: q.amount,
+            fee: q.fee,
+            total: q.total,
+            processor: app.processor.name(),
+            receipt_email_enc: email_enc.as_deref(),
+            created_at: now_us,
+            expires_at: expires.as_microsecond(),
+            items: &items,
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        Event {
+            actor: req.actor,
+            action: "payment.created",
+            target: Some(format!("payment:{id}")),
+            outcome: Outcome::Success,
+            source_ip: req.source_ip,
+            details: json!({
+                "receivable": view.reference,
+                "department": view.department,
+                "amount_cents": q.amount.get(),
+                "fee_cents": q.fee.get(),
+                "total_cents": q.total.get(),
+                "receipt_email": req.email.is_some(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    app.metrics.payments_created.inc();
+    store::payments::by_id(app.db.reader(), &id)
+        .await?
+        .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))
+}
+
+pub fn email_context(payment_id: &str) -> FieldContext<'_> {
+    FieldContext {
+        table: "payments",
+        column: "receipt_email",
+        row: payment_id,
+    }
+}
+
+async fn open_checkout(
+    app: &App,
+    payment: &PaymentRow,
+    actor: &Actor,
+    source_ip: Option<IpAddr>,
+) -> Result<Next, PaymentError> {
+    let base = &app.config.public_base_url;
+    let receipt = base
+        .join(&format!("pay/receipt/{}", payment.id))
+        .map_err(|e| PaymentError::Conflict(e.to_string()))?;
+    let items = store::payments::items(app.db.reader(), &payment.id).await?;
+    let description = match items.first() {
+        Some(i) => {
+            let dept = app
+                .config
+                .department(&i.department)
+                .map(|d| d.name.as_str())
+                .unwrap_or("City services");
+            format!("{} · {dept}", app.config.city_name)
+        }
+        None => app.config.city_name.clone(),
+    };
+    let req = CheckoutRequest {
+        payment_id: payment.id.clone(),
+        idempotency_key: format!("checkout-{}", payment.id),
+        total: payment.total,
+        description,
+        return_url: receipt.clone(),
+        cancel_url: receipt,
+        expires_at: Timestamp::from_microsecond(payment.expires_at).unwrap_or(app.now()),
+    };
+    let result = app.processor.create_checkout(&req).await;
+    let checkout = match result {
+        Ok(c) => c,
+        Err(ProcessorError::Unavailable(why)) | Err(ProcessorError::InvalidResponse(why)) => {
+            // The payment stays `created`; the resident's retry (same
+            // key) asks the processor again and gets the same checkout.
+            tracing::warn!(payment = %payment.id, error = %why, "processor unavailable while opening checkout");
+            return Err(PaymentError::ProcessorUnavailable(why));
+        }
+        Err(ProcessorError::NotFound) => {
+            return Err(PaymentError::ProcessorUnavailable(
+                "processor endpoint not found".into(),
+            ));
+        }
+        Err(ProcessorError::Rejected { code, message }) => {
+            let mut tx = app.db.begin().await?;
+            let moved = store::payments::mark_closed(
+                &mut tx,
+                &payment.id,
+                PaymentStatus::Created,
+                PaymentStatus::Created
+                    .apply(PaymentEvent::Failed)
+                    .map_err(|e| PaymentError::Conflict(e.to_string()))?,
+                Some("processor_rejected"),
+                app.now_us(),
+            )
+            .await?;
+            if moved {
+                audit::record(
+                    &mut tx,
+                    app.now(),
+                    Event {
+                        actor,
+                        action: "payment.failed",
+                        target: Some(format!("payment:{}", payment.id)),
+                        outcome: Outcome::Failure,
+                        source_ip,
+                        details: json!({ "reason": "processor_rejected", "code": code }),
+                    },
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            app.metrics.payments_failed.inc();
+            return Err(PaymentError::ProcessorRejected(format!(
+                "{code}: {message}"
+            )));
+        }
+    };
+    let mut tx = app.db.begin().await?;
+    let moved = store::payments::mark_pending(
+        &mut tx,
+        &payment.id,
+        &checkout.processor_ref,
+        checkout.redirect_url.as_str(),
+        checkout.expires_at.as_microsecond(),
+        app.now_us(),
+    )
+    .await?;
+    if moved {
+        audit::record(
+            &mut tx,
+            app.now(),
+            Event {
+                actor,
+                action: "payment.checkout_opened",
+                target: Some(format!("payment:{}", payment.id)),
+                outcome: Outcome::Success,
+                source_ip,
+                details: json!({ "processor": app.processor.name(), "processor_ref": checkout.processor_ref }),
+            },
+        )
+        .await?;
+        crate::jobs::schedule_status_check(&mut tx, app, &payment.id, 1).await?;
+    }
+    tx.commit().await?;
+    if !moved {
+        // Someone else moved it first (a concurrent submit, or the
+        // processor's webhook); act on what is there now.
+        let now = store::payments::by_id(app.db.reader(), &payment.id)
+            .await?
+            .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))?;
+        return match (now.status, now.checkout_url.as_deref().map(Url::parse)) {
+            (PaymentStatus::Pending, Some(Ok(url))) => Ok(Next::Processor(url)),
+            _ => Ok(Next::Receipt(now.id)),
+        };
+    }
+    Ok(Next::Processor(checkout.redirect_url))
+}
+
+/// How an outcome reached us.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Webhook {
+        event_id: &'a str,
+        event_type: &'a str,
+    },
+    StatusQuery,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The payment moved to a new status.
+    Changed(PaymentStatus),
+    /// It already had this outcome (a duplicate or late report).
+    AlreadyApplied,
+    /// Still open at the processor.
+    StillOpen,
+    /// The event was seen before.
+    DuplicateEvent,
+}
+
+/// Applies what the processor says about a payment. Safe to call any
+/// number of times, from any path, in any order.
+pub async fn apply_status(
+    app: &App,
+    payment_id: &str,
+    status: &CheckoutStatus,
+    source: Source<'_>,
+) -> Result<Applied, PaymentError> {
+    for _ in 0..3 {
+        let mut tx = app.db.begin().await?;
+        if let Source::Webhook {
+            event_id,
+            event_type,
+        } = source
+        {
+            let fresh = store::processor_events::record(
+                &mut tx,
+                app.processor.name(),
+                event_id,
+                event_type,
+                Some(payment_id),
+                app.now_us(),
+            )
+            .await?;
+            if !fresh {
+                tx.rollback().await?;
+                return Ok(Applied::DuplicateEvent);
+            }
+        }
+        if app.db.backend() == store::Backend::Postgres {
+            // Serialise writers of this payment (SQLite's single writer
+            // already does).
+            sqlx::query(&format!(
+                "SELECT id FROM payments WHERE id = $1{}",
+                store::for_update(app.db.backend())
+            ))
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        let payment = store::payments::by_id(&mut *tx, payment_id)
+            .await?
+            .ok_or_else(|| PaymentError::Conflict(format!("unknown payment {payment_id}")))?;
+        match apply_in_tx(app, &mut tx, &payment, status, source).await? {
+            Step::Refused(why) => {
+                // Keep the audit event (and the event id) of the refusal.
+                tx.commit().await?;
+                return Err(PaymentError::Conflict(why));
+            }
+            Step::Done(applied) => {
+                tx.commit().await?;
+                if let Applied::Changed(s) = applied {
+                    match s {
+                        PaymentStatus::Succeeded => app.metrics.payments_succeeded.inc(),
+                        PaymentStatus::Failed => app.metrics.payments_failed.inc(),
+                        PaymentStatus::Expired => app.metrics.payments_expired.inc(),
+                        _ => {}
+                    }
+                }
+                return Ok(applied);
+            }
+            // A concurrent writer moved it between our read and write;
+            // read again.
+            Step::Lost => tx.rollback().await?,
+        }
+    }
+    Err(PaymentError::Conflict(format!(
+        "payment {payment_id} kept changing"
+    )))
+}
+
+enum Step {
+    Done(Applied),
+    /// A compare-and-set lost a race; nothing was written.
+    Lost,
+    /// The report contradicts our records; only the audit event was
+    /// written.
+    Refused(String),
+}
+
+async fn apply_in_tx(
+    app: &App,
+    tx: &mut Tx,
+    payment: &PaymentRow,
+    status: &CheckoutStatus,
+    source: Source<'_>,
+) -> Result<Step, PaymentError> {
+    let now = app.now();
+    let now_us = now.as_microsecond();
+    let actor = Actor::Processor(app.processor.name());
+    let via = match source {
+        Source::Webhook { .. } => "webhook",
+        Source::StatusQuery => "status_query",
+    };
+    let target = Some(format!("payment:{}", payment.id));
+    let (event, outcome_status) = match status {
+        CheckoutStatus::Open => return Ok(Step::Done(Applied::StillOpen)),
+        CheckoutStatus::Succeeded(_) => (PaymentEvent::Succeeded, PaymentStatus::Succeeded),
+        CheckoutStatus::Failed(_) => (PaymentEvent::Failed, PaymentStatus::Failed),
+        CheckoutStatus::Expired => (PaymentEvent::Expired, PaymentStatus::Expired),
+    };
+    if payment.status == outcome_status {
+        return Ok(Step::Done(Applied::AlreadyApplied));
+    }
+    let current = payment.status;
+    let next = match current.apply(event) {
+        Ok(n) => n,
+        Err(illegal) => {
+            // The processor contradicts what we recorded. Never guess:
+            // record it loudly for staff and change nothing.
+            tracing::error!(payment = %payment.id, from = %illegal.from, ?event, "processor outcome contradicts payment state");
+            audit::record(
+                tx,
+                now,
+                Event {
+                    actor: &actor,
+                    action: "payment.outcome_conflict",
+                    target,
+                    outcome: Outcome::Failure,
+                    source_ip: None,
+                    details: json!({ "recorded": payment.status.as_str(), "reported": outcome_status.as_str(), "via": via }),
+                },
+            )
+            .await?;
+            return Ok(Step::Refused(illegal.to_string()));
+        }
+    };
+    match status {
+        CheckoutStatus::Succeeded(captured) => {
+            if captured.amount != payment.total {
+                tracing::error!(payment = %payment.id, expected = payment.total.get(), got = captured.amount.get(), "captured amount differs");
+                audit::record(
+                    tx,
+                    now,
+                    Event {
+                        actor: &actor,
+                        action: "payment.amount_mismatch",
+                        target,
+                        outcome: Outcome::Failure,
+                        source_ip: None,
+                        details: json!({ "expected_cents": payment.total.get(), "captured_cents": captured.amount.get(), "via": via }),
+                    },
+                )
+                .await?;
+                return Ok(Step::Refused(
+                    "captured amount differs from the payment".into(),
+                ));
+            }
+            let business_date = now.to_zoned_datetime(app.config.timezone.clone()).date();
+            let receipt_seq =
+                store::counters::next(tx, &format!("receipt:{}", business_date.year())).await?;
+            let receipt_number = format!("R{}-{:06}", business_date.year(), receipt_seq);
+            let date = business_date.to_string();
+            let brand = normalise_brand(&captured.card_brand);
+            if !store::payments::mark_succeeded(
+                tx,
+                &payment.id,
+                &Capture {
+                    card_brand: Some(brand),
+                    card_last4: Some(&captured.card_last4),
+                    receipt_number: &receipt_number,
+                    business_date: &date,
+                },
+                now_us,
+            )
+            .await?
+            {
+                return Ok(Step::Lost);
+            }
+            post_capture(app, tx, payment, &date, now_us).await?;
+            if payment.receipt_email_enc.is_some() {
+                crate::jobs::enqueue_receipt(tx, app, &payment.id).await?;
+            }
+            audit::record(
+                tx,
+                now,
+                Event {
+                    actor: &actor,
+                    action: "payment.succeeded",
+                    target,
+                    outcome: Outcome::Success,
+                    source_ip: None,
+                    details: json!({
+                        "via": via,
+                        "receipt_number": receipt_number,
+                        "total_cents": payment.total.get(),
+                        "card_brand": brand,
+                    }),
+                },
+            )
+            .await?;
+        }
+        CheckoutStatus::Failed(reason) => {
+            if !store::payments::mark_closed(
+                tx,
+                &payment.id,
+                current,
+                next,
+                Some(reason.code()),
+                now_us,
+            )
+            .await?
+            {
+                return Ok(Step::Lost);
+            }
+            audit::record(
+                tx,
+                now,
+                Event {
+                    actor: &actor,
+                    action: "payment.failed",
+                    target,
+                    outcome: Outcome::Failure,
+                    source_ip: None,
+                    details: json!({ "via": via, "reason": reason.code() }),
+                },
+            )
+            .await?;
+        }
+        CheckoutStatus::Expired => {
+            if !store::payments::mark_closed(tx, &payment.id, current, next, None, now_us).await? {
+                return Ok(Step::Lost);
+            }
+            audit::record(
+                tx,
+                now,
+                Event {
+                    actor: &actor,
+                    action: "payment.expired",
+                    target,
+                    outcome: Outcome::Failure,
+                    source_ip: None,
+                    details: json!({ "via": via }),
+                },
+            )
+            .await?;
+        }
+        CheckoutStatus::Open => return Ok(Step::Done(Applied::StillOpen)),
+    }
+    Ok(Step::Done(Applied::Changed(next)))
+}
+
+/// Card brands we show; anything else is stored as "card".
+fn normalise_brand(brand: &str) -> &'static str {
+    match brand {
+        "visa" => "visa",
+        "mastercard" => "mastercard",
+        "amex" => "amex",
+        "discover" => "discover",
+        _ => "card",
+    }
+}
+
+async fn post_capture(
+    app: &App,
+    tx: &mut Tx,
+    payment: &PaymentRow,
+    business_date: &str,
+    now_us: i64,
+) -> Result<(), PaymentError> {
+    let items = store::payments::items(&mut **tx, &payment.id).await?;
+    let mut capture_items = Vec::with_capacity(items.len());
+    for item in &items {
+        let dept = app.config.department(&item.department).ok_or_else(|| {
+            PaymentError::Conflict(format!(
+                "department {} is no longer configured",
+                item.department
+            ))
+        })?;
+        capture_items.push(CaptureItem {
+            department: &item.department,
+            accounts: &dept.ledger,
+            receivable_id: item.receivable_id,
+            amount: item.amount,
+            fee: item.fee,
+        });
+    }
+    let entry = payment_capture_entry(&payment.id, &capture_items)
+        .map_err(|e| PaymentError::Conflict(e.to_string()))?;
+    let posted = store::ledger::post(tx, &entry, Some(&payment.id), business_date, now_us).await?;
+    if !posted {
+        // The unique source key stopped a second posting. The status
+        // compare-and-set should make this unreachable; if it happens,
+        // refuse the whole transaction rather than half-apply it.
+        return Err(PaymentError::Conflict(format!(
+            "payment {} was already posted",
+            payment.id
+        )));
+    }
+    app.metrics.ledger_entries.inc();
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    Applied(Applied),
+    Ignored,
+    UnknownPayment,
+}
+
+pub async fn handle_webhook(
+    app: &App,
+    event: &WebhookEvent,
+) -> Result<WebhookResult, PaymentError> {
+    let (processor_ref, status) = match &event.kind {
+        WebhookKind::Ignored => {
+            let mut tx = app.db.begin().await?;
+            store::processor_events::record(
+                &mut tx,
+                app.processor.name(),
+                &event.event_id,
+                &event.event_type,
+                None,
+                app.now_us(),
+            )
+            .await?;
+            tx.commit().await?;
+            app.metrics.webhooks_ignored.inc();
+            return Ok(WebhookResult::Ignored);
+        }
+        WebhookKind::Checkout {
+            processor_ref,
+            status,
+        } => (processor_ref, status),
+    };
+    let Some(payment) =
+        store::payments::by_processor_ref(app.db.reader(), app.processor.name(), processor_ref)
+            .await?
+    else {
+        // Not ours (or our record of the checkout did not commit). The
+        // status query job will find it from our side.
+        tracing::warn!(event = %event.event_id, "webhook for an unknown checkout");
+        return Ok(WebhookResult::UnknownPayment);
+    };
+    let applied = apply_status(
+        app,
+        &payment.id,
+        status,
+        Source::Webhook {
+            event_id: &event.event_id,
+            event_type: &event.event_type,
+        },
+    )
+    .await?;
+    match applied {
+        Applied::DuplicateEvent => app.metrics.webhooks_duplicate.inc(),
+        _ => app.metrics.webhooks_accepted.inc(),
+    }
+    Ok(WebhookResult::Applied(applied))
+}
+
+/// Asks the processor about an open payment and applies the answer.
+pub async fn refresh(app: &App, payment: &PaymentRow) -> Result<PaymentStatus, PaymentError> {
+    if !payment.status.is_open() {
+        return Ok(payment.status);
+    }
+    let Some(processor_ref) = payment.processor_ref.as_deref() else {
+        return Ok(payment.status);
+    };
+    let status = match app.processor.checkout_status(processor_ref).await {
+        Ok(s) => s,
+        Err(ProcessorError::NotFound) => CheckoutStatus::Expired,
+        Err(e) => return Err(PaymentError::ProcessorUnavailable(e.to_string())),
+    };
+    apply_status(app, &payment.id, &status, Source::StatusQuery).await?;
+    let now = store::payments::by_id(app.db.reader(), &payment.id)
+        .await?
+        .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))?;
+    Ok(now.status)
+}
+
+/// For the receipt page: ask a few times, briefly, before showing
+/// "still processing".
+pub async fn refresh_patiently(
+    app: &App,
+    payment: &PaymentRow,
+    tries: u32,
+) -> Result<PaymentRow, PaymentError> {
+    let mut current = payment.clone();
+    for i in 0..tries {
+        if !current.status.is_open() {
+            break;
+        }
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+        if let Err(e) = refresh(app, &current).await {
+            tracing::warn!(payment = %current.id, error = %e, "status query failed");
+        }
+        current = store::payments::by_id(app.db.reader(), &current.id)
+            .await?
+            .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))?;
+    }
+    Ok(current)
+}
+
+/// Closes payments that were never sent to the processor's page and whose
+/// window has passed. (Pending ones are settled by asking the processor.)
+pub async fn expire_unopened(app: &App) -> Result<u64, PaymentError> {
+    let overdue = store::payments::open_expired(app.db.reader(), app.now_us(), 200).await?;
+    let mut n = 0;
+    for p in overdue
+        .into_iter()
+        .filter(|p| p.status == PaymentStatus::Created)
+    {
+        let mut tx = app.db.begin().await?;
+        if store::payments::mark_closed(
+            &mut tx,
+            &p.id,
+            PaymentStatus::Created,
+            PaymentStatus::Expired,
+            None,
+            app.now_us(),
+        )
+        .await?
+        {
+            audit::record(
+                &mut tx,
+                app.now(),
+                Event {
+                    actor: &Actor::System("expiry"),
+                    action: "payment.expired",
+                    target: Some(format!("payment:{}", p.id)),
+                    outcome: Outcome::Failure,
+                    source_ip: None,
+                    details: json!({ "via": "never_opened" }),
+                },
+            )
+            .await?;
+            n += 1;
+            app.metrics.payments_expired.inc();
+        }
+        tx.commit().await?;
+    }
+    Ok(n)
+}
+
+impl From<sqlx::Error> for PaymentError {
+    fn from(e: sqlx::Error) -> Self {
+        PaymentError::Store(StoreError::from(e))
+    }
+}

@@ -1,0 +1,159 @@
+//! Journal entries and lines. The UNIQUE source key makes posting the same
+//! event twice impossible, in the same transaction as the state change
+//! that caused it.
+
+use domain::ledger::JournalEntry;
+use sqlx::{Any, Executor};
+
+use super::{Conn, StoreError, col};
+
+/// Posts `entry`. Returns `false` (and writes nothing) when an entry with
+/// the same source key already exists.
+pub async fn post(
+    conn: &mut Conn,
+    entry: &JournalEntry,
+    payment_id: Option<&str>,
+    business_date: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO journal_entries (source_key, kind, payment_id, business_date, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (source_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(entry.source_key())
+    .bind(entry.kind().as_str())
+    .bind(payment_id)
+    .bind(business_date)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let entry_id: i64 = col(&row, "id")?;
+    for p in entry.postings() {
+        sqlx::query(
+            "INSERT INTO journal_lines (entry_id, account_code, department, receivable_id, amount_cents)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(entry_id)
+        .bind(p.account.as_str())
+        .bind(&p.department)
+        .bind(p.receivable_id)
+        .bind(p.amount.get())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub what: String,
+}
+
+/// Everything that would make the books wrong: entries that do not
+/// balance, entries without lines, captured payments without exactly one
+/// capture entry (or entries for payments that were never captured), and
+/// receivables whose postings disagree with the payments applied to them.
+pub async fn check<'e, E>(ex: E) -> Result<Vec<Problem>, StoreError>
+where
+    E: Executor<'e, Database = Any> + Copy,
+{
+    let mut problems = Vec::new();
+    let rows = sqlx::query(
+        "SELECT e.id, e.source_key, CAST(COALESCE(SUM(l.amount_cents), 0) AS BIGINT) AS total,
+                COUNT(l.id) AS lines
+         FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id
+         GROUP BY e.id, e.source_key
+         HAVING COALESCE(SUM(l.amount_cents), 0) <> 0 OR COUNT(l.id) < 2",
+    )
+    .fetch_all(ex)
+    .await?;
+    for r in rows {
+        let key: String = col(&r, "source_key")?;
+        let total: i64 = col(&r, "total")?;
+        let lines: i64 = col(&r, "lines")?;
+        problems.push(Problem {
+            what: format!("journal entry {key} does not balance: {lines} line(s), sum {total}"),
+        });
+    }
+    let rows = sqlx::query(
+        "SELECT p.id, p.status,
+                (SELECT COUNT(*) FROM journal_entries e
+                 WHERE e.payment_id = p.id AND e.kind = 'payment_capture') AS captures
+         FROM payments p",
+    )
+    .fetch_all(ex)
+    .await?;
+    for r in rows {
+        let id: String = col(&r, "id")?;
+        let status: String = col(&r, "status")?;
+        let captures: i64 = col(&r, "captures")?;
+        let captured = domain::payment::PaymentStatus::parse(&status)
+            .map(|s| s.was_captured())
+            .unwrap_or(false);
+        let expected = i64::from(captured);
+        if captures != expected {
+            problems.push(Problem {
+                what: format!(
+                    "payment {id} is {status} but has {captures} capture entr{} (expected {expected})",
+                    if captures == 1 { "y" } else { "ies" }
+                ),
+            });
+        }
+    }
+    let rows = sqlx::query(
+        "SELECT id, reference, by_payments, by_ledger FROM (
+            SELECT r.id, r.reference,
+              COALESCE((SELECT CAST(SUM(i.amount_cents) AS BIGINT) FROM payment_items i
+                        JOIN payments p ON p.id = i.payment_id
+                        WHERE i.receivable_id = r.id
+                          AND p.status IN ('succeeded', 'partially_refunded', 'refunded', 'disputed')), 0)
+                AS by_payments,
+              COALESCE((SELECT CAST(-SUM(l.amount_cents) AS BIGINT) FROM journal_lines l
+                        WHERE l.receivable_id = r.id), 0) AS by_ledger
+            FROM receivables r) AS t
+         WHERE by_payments <> by_ledger",
+    )
+    .fetch_all(ex)
+    .await?;
+    for r in rows {
+        let reference: String = col(&r, "reference")?;
+        let a: i64 = col(&r, "by_payments")?;
+        let b: i64 = col(&r, "by_ledger")?;
+        problems.push(Problem {
+            what: format!(
+                "receivable {reference}: payments applied {a} cents but the ledger credited {b} cents"
+            ),
+        });
+    }
+    Ok(problems)
+}
+
+/// Lines of one payment's entries, for tests and the staff console.
+pub async fn lines_for_payment<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    payment_id: &str,
+) -> Result<Vec<(String, String, Option<i64>, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.source_key, l.account_code, l.receivable_id, l.amount_cents
+         FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
+         WHERE e.payment_id = $1 ORDER BY l.id",
+    )
+    .bind(payment_id)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                col(r, "source_key")?,
+                col(r, "account_code")?,
+                col(r, "receivable_id")?,
+                col(r, "amount_cents")?,
+            ))
+        })
+        .collect()
+}

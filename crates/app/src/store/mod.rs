@@ -1,0 +1,209 @@
+//! One repository layer for SQLite and PostgreSQL, through sqlx's `Any`
+//! driver. SQL is written once in the common dialect (`$1` placeholders,
+//! `RETURNING`, `ON CONFLICT`), money is BIGINT cents and times are BIGINT
+//! microseconds, so both backends store and return the same values. Where
+//! the dialects differ (row locks, `SKIP LOCKED`) a function branches on
+//! [`Backend`].
+//!
+//! Repository functions take a connection or transaction; the services
+//! decide where a transaction starts and ends.
+//!
+//! SQLite has one writer connection (writes are serialised by SQLite anyway;
+//! one connection keeps the WAL small and avoids busy-snapshot errors) and a
+//! pool of read-only connections.
+
+pub mod audit;
+pub mod counters;
+pub mod jobs;
+pub mod ledger;
+mod migrations;
+pub mod payments;
+pub mod processor_events;
+pub mod receivables;
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor};
+
+use crate::config::DatabaseUrl;
+
+pub type Tx = sqlx::Transaction<'static, Any>;
+pub type Conn = sqlx::AnyConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("migration {version} ({name}) was changed after it was applied; refusing to run")]
+    MigrationChanged { version: i64, name: &'static str },
+    #[error(
+        "the database has schema version {0}, newer than this program knows; upgrade cityteller"
+    )]
+    SchemaTooNew(i64),
+    #[error("the database at {0} is not empty")]
+    NotEmpty(String),
+}
+
+impl StoreError {
+    /// True when a UNIQUE constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sql(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            _ => false,
+        }
+    }
+
+    pub fn corrupt(what: impl Into<String>) -> Self {
+        StoreError::Corrupt(what.into())
+    }
+}
+
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+    label: String,
+}
+
+impl Db {
+    pub async fn connect(url: &DatabaseUrl) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Sql(sqlx::Error::Io(e)))?;
+                }
+                let dsn = format!("sqlite://{}?mode=rwc", path.display());
+                let opts: AnyConnectOptions = dsn.parse()?;
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                            conn.execute(sqlx::raw_sql("PRAGMA query_only = ON;"))
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db {
+                    inner: Arc::new(DbInner {
+                        backend: Backend::Sqlite,
+                        read,
+                        write,
+                        label: url.redacted(),
+                    }),
+                })
+            }
+            DatabaseUrl::Postgres(dsn) => {
+                let opts: AnyConnectOptions = dsn.parse()?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db {
+                    inner: Arc::new(DbInner {
+                        backend: Backend::Postgres,
+                        read: pool.clone(),
+                        write: pool,
+                        label: url.redacted(),
+                    }),
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Where the data lives, without secrets.
+    pub fn label(&self) -> &str {
+        &self.inner.label
+    }
+
+    /// For queries that only read.
+    pub fn reader(&self) -> &AnyPool {
+        &self.inner.read
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so a transaction that reads then writes
+    /// cannot fail half-way because another process wrote in between.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let tx = match self.inner.backend {
+            Backend::Sqlite => self.inner.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.inner.write.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        migrations::run(self).await
+    }
+
+    pub async fn close(&self) {
+        self.inner.write.close().await;
+        self.inner.read.close().await;
+    }
+}
+
+/// WAL lets readers run beside the writer; `synchronous = FULL` makes every
+/// commit durable before it is acknowledged (a payment posting must survive
+/// a power cut).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA foreign_keys = ON;
+PRAGMA busy_timeout = 10000;";
+
+/// `SELECT … FOR UPDATE` where the database has it; SQLite's single writer
+/// already holds the lock for the whole transaction.
+pub fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
+/// Reads a column, turning a decode failure into [`StoreError::Sql`].
+pub(crate) fn col<'r, T>(row: &'r sqlx::any::AnyRow, name: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    use sqlx::Row;
+    Ok(row.try_get::<T, _>(name)?)
+}

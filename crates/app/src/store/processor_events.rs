@@ -1,0 +1,27 @@
+//! Processor events seen, so a duplicated or replayed event is recognised.
+
+use super::{Conn, StoreError};
+
+/// Records the event; `false` when it was already recorded.
+pub async fn record(
+    conn: &mut Conn,
+    processor: &str,
+    event_id: &str,
+    event_type: &str,
+    payment_id: Option<&str>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO processor_events (processor, event_id, event_type, payment_id, received_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (processor, event_id) DO NOTHING",
+    )
+    .bind(processor)
+    .bind(event_id)
+    .bind(event_type)
+    .bind(payment_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

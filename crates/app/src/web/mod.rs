@@ -1,0 +1,126 @@
+//! HTTP: the resident site (public listener) and the staff listener. Each
+//! router is built by a function, so tests drive it with or without a
+//! socket.
+
+mod assets;
+pub mod error;
+pub mod form;
+pub mod pages;
+mod pay;
+pub mod security;
+pub mod session;
+mod staff;
+mod webhooks;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::app::App;
+use security::HeaderPolicy;
+
+/// Forms are small; nothing a resident sends needs more.
+const FORM_LIMIT: usize = 16 * 1024;
+/// Processor events are JSON documents of a few kilobytes.
+const WEBHOOK_LIMIT: usize = 64 * 1024;
+
+/// The resident site, processor webhooks and static files.
+pub fn public_router(app: App) -> Router {
+    let policy = Arc::new(HeaderPolicy {
+        form_targets: vec![app.processor.hosted_origin()],
+        hsts: app.config.is_tls(),
+    });
+    let pages = pay::routes()
+        .fallback(not_found)
+        .layer(from_fn_with_state(app.clone(), error::error_pages))
+        .layer(from_fn_with_state(app.clone(), session::resident_sessions))
+        .layer(RequestBodyLimitLayer::new(FORM_LIMIT));
+    let hooks = Router::new()
+        .route("/webhooks/{processor}", post(webhooks::receive))
+        .layer(RequestBodyLimitLayer::new(WEBHOOK_LIMIT));
+    Router::new()
+        .merge(hooks)
+        .merge(assets::routes())
+        .merge(pages)
+        .layer(from_fn_with_state(app.clone(), observe))
+        .layer(from_fn_with_state(policy, security::security_headers))
+        .with_state(app)
+}
+
+/// Health, metrics and (later) the staff console. Never on the public
+/// listener.
+pub fn staff_router(app: App) -> Router {
+    let policy = Arc::new(HeaderPolicy {
+        form_targets: Vec::new(),
+        hsts: app.config.is_tls(),
+    });
+    let pages = Router::new()
+        .route("/", get(staff::index))
+        .fallback(not_found)
+        .layer(from_fn_with_state(app.clone(), error::error_pages))
+        .layer(RequestBodyLimitLayer::new(FORM_LIMIT));
+    Router::new()
+        .route("/healthz", get(staff::healthz))
+        .route("/metrics", get(staff::metrics))
+        .merge(assets::routes())
+        .merge(pages)
+        .layer(from_fn_with_state(policy, security::security_headers))
+        .with_state(app)
+}
+
+async fn not_found() -> error::WebError {
+    error::WebError::NotFound
+}
+
+/// One log line and a metric per request: method, route template, status
+/// and time. Never the query string, body, cookies or client address.
+async fn observe(State(app): State<App>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let res = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    app.metrics.record_status(status);
+    app.metrics.http_latency.observe(elapsed);
+    if !route.starts_with("/static") {
+        tracing::info!(
+            method = %method,
+            route = %route,
+            status,
+            ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
+    res
+}
+
+/// The client's address as the socket saw it (trusted-proxy handling comes
+/// with rate limiting).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}

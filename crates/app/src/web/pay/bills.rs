@@ -1,0 +1,222 @@
+//! The account's open bills, and the choice of how much to pay.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::Cents;
+use serde::Deserialize;
+
+use super::department;
+use crate::app::App;
+use crate::config::Department;
+use crate::crypto::random_token;
+use crate::services::lookup::account_summary;
+use crate::store;
+use crate::store::receivables::ReceivableView;
+use crate::web::error::WebError;
+use crate::web::form::CsrfForm;
+use crate::web::pages::{Chrome, FieldError, render_status, sentence};
+use crate::web::session::{Draft, ResidentSession};
+
+pub struct BillRow {
+    id: i64,
+    reference: String,
+    period: String,
+    due_date: String,
+    amount_due: Cents,
+    paid: Cents,
+    balance: Cents,
+    reserved: Cents,
+    available: Cents,
+    error: Option<String>,
+    amount_typed: String,
+    other_checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pay/bills.html")]
+struct BillsPage<'a> {
+    chrome: Chrome<'a>,
+    dept_id: &'a str,
+    dept_name: &'a str,
+    masked_number: String,
+    masked_address: String,
+    bills: Vec<BillRow>,
+    csrf: String,
+    allow_partial: bool,
+    minimum: Cents,
+    ttl_minutes: u64,
+    errors: Vec<FieldError>,
+}
+
+pub fn period_label(v: &ReceivableView) -> String {
+    format!("{} to {}", v.period_start, v.period_end)
+}
+
+/// The bill rows to show, with one bill's form state (after an error).
+async fn page(
+    app: &App,
+    d: &Department,
+    session: &ResidentSession,
+    account_id: i64,
+    failed: Option<(i64, String, String)>,
+) -> Result<Response, WebError> {
+    let summary = account_summary(app, account_id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let views = store::receivables::for_account(app.db.reader(), account_id, app.now_us()).await?;
+    let bills: Vec<BillRow> = views
+        .into_iter()
+        .filter(|v| v.balance().is_positive())
+        .map(|v| {
+            let (error, typed) = match &failed {
+                Some((id, msg, typed)) if *id == v.id => (Some(msg.clone()), typed.clone()),
+                _ => (None, String::new()),
+            };
+            BillRow {
+                id: v.id,
+                reference: v.reference.clone(),
+                period: period_label(&v),
+                due_date: v.due_date.clone(),
+                amount_due: v.amount_due,
+                paid: v.paid,
+                balance: v.balance(),
+                reserved: v.reserved,
+                available: v.available(),
+                other_checked: error.is_some() && d.rules.allow_partial,
+                error,
+                amount_typed: typed,
+            }
+        })
+        .collect();
+    // The summary links to the amount field of the bill in error (or to
+    // the bill itself when it has no amount field).
+    let errors: Vec<FieldError> = bills
+        .iter()
+        .filter_map(|b| {
+            let anchor = if d.rules.allow_partial {
+                format!("amount-{}", b.id)
+            } else {
+                format!("bill-{}-title", b.id)
+            };
+            b.error.as_ref().map(|m| FieldError::new(anchor, m.clone()))
+        })
+        .collect();
+    let title = if errors.is_empty() {
+        format!("Your {} bills", d.name.to_lowercase())
+    } else {
+        format!("Error: Your {} bills", d.name.to_lowercase())
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    render_status(
+        status,
+        &BillsPage {
+            chrome: Chrome::new(app, &title),
+            dept_id: d.id.as_str(),
+            dept_name: &d.name,
+            masked_number: summary.masked_number,
+            masked_address: summary.masked_address,
+            bills,
+            csrf: session.csrf_token(app),
+            allow_partial: d.rules.allow_partial,
+            minimum: d.rules.minimum,
+            ttl_minutes: app.config.processor.checkout_ttl.as_secs() / 60,
+            errors,
+        },
+    )
+}
+
+pub async fn show(
+    State(app): State<App>,
+    session: ResidentSession,
+    Path(dept): Path<String>,
+) -> Result<Response, WebError> {
+    let d = department(&app, &dept)?;
+    let data = session.load(&app).await?;
+    let Some(account_id) = data.grant_for(d.id.as_str()) else {
+        return Ok(Redirect::to(&format!("/pay/{}", d.id)).into_response());
+    };
+    page(&app, d, &session, account_id, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AmountForm {
+    #[serde(default)]
+    bill: String,
+    #[serde(default)]
+    choice: String,
+    #[serde(default)]
+    amount: String,
+}
+
+pub async fn choose(
+    State(app): State<App>,
+    session: ResidentSession,
+    Path(dept): Path<String>,
+    CsrfForm(form): CsrfForm<AmountForm>,
+) -> Result<Response, WebError> {
+    let d = department(&app, &dept)?;
+    let mut data = session.load(&app).await?;
+    let Some(account_id) = data.grant_for(d.id.as_str()) else {
+        return Ok(Redirect::to(&format!("/pay/{}", d.id)).into_response());
+    };
+    let bill_id: i64 = form
+        .bill
+        .trim()
+        .parse()
+        .map_err(|_| WebError::BadRequest("bad bill id"))?;
+    let view = store::receivables::view(app.db.reader(), bill_id, app.now_us())
+        .await?
+        .filter(|v| v.service_account_id == account_id && v.department == d.id.as_str())
+        .ok_or(WebError::NotFound)?;
+    let available = view.available();
+    let amount = match form.choice.as_str() {
+        "other" if d.rules.allow_partial || d.rules.allow_overpayment => {
+            match Cents::parse_dollars(&form.amount) {
+                Ok(a) => a,
+                Err(e) => {
+                    return page(
+                        &app,
+                        d,
+                        &session,
+                        account_id,
+                        Some((
+                            bill_id,
+                            sentence(&e.to_string()),
+                            form.amount.trim().to_owned(),
+                        )),
+                    )
+                    .await;
+                }
+            }
+        }
+        _ => available,
+    };
+    if let Err(e) = d.rules.check(amount, available) {
+        return page(
+            &app,
+            d,
+            &session,
+            account_id,
+            Some((
+                bill_id,
+                sentence(&e.to_string()),
+                form.amount.trim().to_owned(),
+            )),
+        )
+        .await;
+    }
+    data.draft = Some(Draft {
+        department: d.id.as_str().to_owned(),
+        receivable_id: view.id,
+        amount_cents: amount.get(),
+        idempotency_key: random_token(24),
+    });
+    session.save(&app, &data).await?;
+    Ok(Redirect::to("/pay/review").into_response())
+}

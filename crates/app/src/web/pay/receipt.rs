@@ -1,0 +1,125 @@
+//! Where the resident lands back from the processor. The page shows what
+//! the processor says (asking it if the webhook has not arrived yet),
+//! never anything from the URL.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use domain::payment::PaymentStatus;
+use domain::personal::EmailAddress;
+
+use crate::app::App;
+use crate::processor::DeclineReason;
+use crate::services::payments::{self, email_context};
+use crate::services::receipts::{Receipt, load_receipt};
+use crate::store;
+use crate::web::error::WebError;
+use crate::web::pages::{Chrome, render};
+use crate::web::session::ResidentSession;
+
+pub enum ReceiptState {
+    Paid(Receipt),
+    Failed(&'static str),
+    Expired,
+    Waiting,
+}
+
+#[derive(Template)]
+#[template(path = "pay/receipt.html")]
+struct ReceiptPage<'a> {
+    chrome: Chrome<'a>,
+    state: ReceiptState,
+    payment_id: &'a str,
+    dept_id: String,
+    emailed_to: Option<String>,
+}
+
+fn decline_message(code: Option<&str>) -> &'static str {
+    match code.and_then(DeclineReason::from_code) {
+        Some(DeclineReason::Declined) => {
+            "Your card was declined. Try another card, or contact your card issuer."
+        }
+        Some(DeclineReason::InsufficientFunds) => {
+            "Your card was declined because there are not enough funds. Try another card."
+        }
+        Some(DeclineReason::ExpiredCard) => "Your card has expired. Try another card.",
+        Some(DeclineReason::IncorrectCvc) => {
+            "The security code did not match. Check the 3 or 4 digits on your card and try again."
+        }
+        Some(DeclineReason::ProcessingError) => {
+            "The payment processor had a problem. Try again in a few minutes."
+        }
+        Some(DeclineReason::Cancelled) => "You cancelled the payment on the payment page.",
+        None => "The payment could not be taken.",
+    }
+}
+
+pub async fn show(
+    State(app): State<App>,
+    session: ResidentSession,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    // Only ids we could have issued; anything else is simply not found.
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| WebError::NotFound)?
+        .to_string();
+    let payment = store::payments::by_id(app.db.reader(), &id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let payment = if payment.status.is_open() {
+        payments::refresh_patiently(&app, &payment, 3)
+            .await
+            .map_err(|e| WebError::Internal(Box::new(e)))?
+    } else {
+        payment
+    };
+    let dept_id = store::payments::items(app.db.reader(), &payment.id)
+        .await?
+        .first()
+        .map(|i| i.department.clone())
+        .unwrap_or_default();
+    if !payment.status.is_open() {
+        // The payment this session was preparing has ended: a later visit
+        // to the review page must not offer to pay it again.
+        let mut data = session.load(&app).await?;
+        if data
+            .draft
+            .as_ref()
+            .is_some_and(|d| d.idempotency_key == payment.idempotency_key)
+        {
+            data.draft = None;
+            session.save(&app, &data).await?;
+        }
+    }
+    let (state, title) = match payment.status {
+        s if s.was_captured() => {
+            let receipt = load_receipt(&app, &payment.id)
+                .await
+                .map_err(|e| WebError::Internal(Box::new(e)))?;
+            (ReceiptState::Paid(receipt), "Payment received")
+        }
+        PaymentStatus::Failed => (
+            ReceiptState::Failed(decline_message(payment.failure_code.as_deref())),
+            "Your payment was not taken",
+        ),
+        PaymentStatus::Expired => (ReceiptState::Expired, "Your payment was not completed"),
+        _ => (ReceiptState::Waiting, "We are confirming your payment"),
+    };
+    let emailed_to = match (&state, payment.receipt_email_enc.as_deref()) {
+        (ReceiptState::Paid(_), Some(sealed)) => app
+            .keys
+            .fields
+            .open(sealed, &email_context(&payment.id))
+            .ok()
+            .and_then(|a| EmailAddress::parse(&a).ok())
+            .map(|a| a.masked()),
+        _ => None,
+    };
+    render(&ReceiptPage {
+        chrome: Chrome::new(&app, title),
+        state,
+        payment_id: &payment.id,
+        dept_id,
+        emailed_to,
+    })
+}

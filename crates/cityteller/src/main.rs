@@ -1,0 +1,297 @@
+//! The `cityteller` command.
+
+mod demo;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use app::App;
+use app::audit::Actor;
+use app::clock::SystemClock;
+use app::config::{Config, Mode};
+use app::keys::Keys;
+use app::services::import::{ImportError, import_receivables};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cityteller",
+    version,
+    about = "A secure, self-hosted online payment platform for a city."
+)]
+struct Cli {
+    /// The configuration file (TOML). Settings can also come from
+    /// CITYTELLER_* environment variables and DATABASE_URL.
+    #[arg(long, global = true, env = "CITYTELLER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the resident site and the staff listener.
+    Serve,
+    /// Run a complete demo: SQLite in a data folder, demo bills, the
+    /// sandbox processor on its own port.
+    Demo(demo::DemoArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import data from the city's other systems.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage the key file.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Check the books.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Run the sandbox processor (a fake card processor for demos and
+    /// tests; refused in production mode).
+    Sandbox(demo::SandboxArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a receivables CSV file (all or nothing).
+    Receivables {
+        /// The department the bills belong to, as named in the config.
+        #[arg(long)]
+        department: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a new key file (mode 0600) at the configured path.
+    Init,
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Verify that every journal entry balances and that payments and
+    /// postings agree.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cityteller: cannot start: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cityteller: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config, ExitCode> {
+    let path = path.map(Path::to_path_buf).or_else(|| {
+        let default = PathBuf::from("cityteller.toml");
+        default.exists().then_some(default)
+    });
+    Config::load(path.as_deref()).map_err(|e| {
+        eprintln!("cityteller: {e}");
+        ExitCode::from(2)
+    })
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Sandbox(args) => demo::run_sandbox(args).await,
+        Command::Serve => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            app::telemetry::init_logging(config.log_format);
+            serve(config).await
+        }
+        Command::Migrate => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let db = app::store::Db::connect(&config.database).await?;
+            let applied = db.migrate().await?;
+            if applied.is_empty() {
+                println!("{}: schema is up to date", db.label());
+            } else {
+                println!("{}: applied {}", db.label(), applied.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(ImportCommand::Receivables { department, file }) => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let app = App::from_config(config, Arc::new(SystemClock)).await?;
+            import_file(&app, &department, &file).await
+        }
+        Command::Keys(KeysCommand::Init) => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            Keys::write_new_file(&config.keys_file)?;
+            println!(
+                "wrote {} (mode 0600). Keep an offline copy: without it the personal data in the database cannot be read.",
+                config.keys_file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ledger(LedgerCommand::Check) => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let db = app::store::Db::connect(&config.database).await?;
+            db.migrate().await?;
+            let problems = app::store::ledger::check(db.reader()).await?;
+            if problems.is_empty() {
+                println!("ledger OK: every entry balances; payments and postings agree");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    println!("{}", p.what);
+                }
+                println!("{} problem(s)", problems.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+pub async fn serve(config: Config) -> Result<ExitCode> {
+    if config.mode == Mode::Production {
+        tracing::info!("starting in production mode");
+    }
+    let public_listen = config.public_listen;
+    let staff_listen = config.staff_listen;
+    let app = App::from_config(config, Arc::new(SystemClock)).await?;
+    let public = tokio::net::TcpListener::bind(public_listen)
+        .await
+        .with_context(|| format!("cannot listen on {public_listen} (public)"))?;
+    let staff = tokio::net::TcpListener::bind(staff_listen)
+        .await
+        .with_context(|| format!("cannot listen on {staff_listen} (staff)"))?;
+    let running = app::server::start(app, public, staff)?;
+    tracing::info!(public = %running.public_addr, staff = %running.staff_addr, "cityteller is serving");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn import_file(app: &App, department: &str, file: &Path) -> Result<ExitCode> {
+    let Some(dept) = app.config.department(department) else {
+        let known: Vec<&str> = app
+            .config
+            .departments
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect();
+        eprintln!(
+            "cityteller: unknown department {department:?} (configured: {})",
+            known.join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let bytes = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    let sha = {
+        use std::io::Read;
+        let mut f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        app::crypto::sha256_hex(&buf)
+    };
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+    );
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(bytes);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} importing [{bar:40}] {bytes}/{total_bytes} ({eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let name = file.display().to_string();
+    let result = import_receivables(app, dept, reader, &name, &sha, &Actor::cli(), |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    })
+    .await;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(s) => {
+            println!(
+                "{name}: imported {} row(s) for {department}: {} new, {} updated, {} unchanged",
+                s.rows, s.inserted, s.updated, s.unchanged
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportError::Invalid { file, errors, more }) => {
+            for e in &errors {
+                eprintln!("{file}: {e}");
+            }
+            if more > 0 {
+                eprintln!("{file}: … and {more} more problem(s)");
+            }
+            eprintln!(
+                "{file}: {} problem(s); nothing was imported",
+                errors.len() + more
+            );
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,3 @@
+//! File formats exchanged with the city's other systems.
+
+pub mod receivables_csv;

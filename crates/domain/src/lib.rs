@@ -1,0 +1,13 @@
+//! The rules of cityteller, with no I/O: money, receivables, the payment
+//! state machine, fees, the ledger and the file formats. Everything outside
+//! this crate turns its inputs into these types first.
+
+pub mod fees;
+pub mod formats;
+pub mod ledger;
+pub mod money;
+pub mod payment;
+pub mod personal;
+pub mod receivable;
+
+pub use money::Cents;
