@@ -466,6 +466,27 @@ fee_income = "4410"
     }
 
     #[test]
+    fn the_documented_example_is_valid() {
+        let text = include_str!("../../../../cityteller.example.toml");
+        // Production mode wants the key file to exist; point at one that does.
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys.toml");
+        std::fs::write(&keys, "x").unwrap();
+        let c = load(text, &[("CITYTELLER_KEYS_FILE", keys.to_str().unwrap())]);
+        let errs = c.err().map(|e| e.0).unwrap_or_default();
+        // The example names the sandbox so it stays runnable; production
+        // mode must refuse exactly that and nothing else.
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].contains("refuses the sandbox processor"),
+            "{errs:?}"
+        );
+        let dev = load(text, &[("CITYTELLER_MODE", "development")]).unwrap();
+        assert_eq!(dev.departments[0].name, "Utilities");
+        assert!(matches!(dev.mail.transport, MailTransport::Smtp(_)));
+    }
+
+    #[test]
     fn no_departments_is_an_error() {
         let errs = load("", &[]).unwrap_err().0;
         assert!(

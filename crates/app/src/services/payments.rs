@@ -122,6 +122,14 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
     let now = app.now();
     let now_us = now.as_microsecond();
     let mut tx = app.db.begin().await?;
+    // A concurrent submit with the same key may have committed since the
+    // caller looked; inside the write transaction we see it.
+    if let Some(existing) =
+        store::payments::by_idempotency_key(&mut *tx, req.idempotency_key).await?
+    {
+        tx.rollback().await?;
+        return Ok(existing);
+    }
     let view = store::receivables::view(&mut *tx, req.receivable_id, now_us)
         .await?
         .ok_or(PaymentError::UnknownReceivable)?;

@@ -38,11 +38,13 @@ pub fn public_router(app: App) -> Router {
         form_targets: vec![app.processor.hosted_origin()],
         hsts: app.config.is_tls(),
     });
+    // Innermost first: the body limit's 413 must pass through the error
+    // page layer like any other error.
     let pages = pay::routes()
         .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(FORM_LIMIT))
         .layer(from_fn_with_state(app.clone(), error::error_pages))
-        .layer(from_fn_with_state(app.clone(), session::resident_sessions))
-        .layer(RequestBodyLimitLayer::new(FORM_LIMIT));
+        .layer(from_fn_with_state(app.clone(), session::resident_sessions));
     let hooks = Router::new()
         .route("/webhooks/{processor}", post(webhooks::receive))
         .layer(RequestBodyLimitLayer::new(WEBHOOK_LIMIT));
@@ -65,8 +67,8 @@ pub fn staff_router(app: App) -> Router {
     let pages = Router::new()
         .route("/", get(staff::index))
         .fallback(not_found)
-        .layer(from_fn_with_state(app.clone(), error::error_pages))
-        .layer(RequestBodyLimitLayer::new(FORM_LIMIT));
+        .layer(RequestBodyLimitLayer::new(FORM_LIMIT))
+        .layer(from_fn_with_state(app.clone(), error::error_pages));
     Router::new()
         .route("/healthz", get(staff::healthz))
         .route("/metrics", get(staff::metrics))
@@ -100,7 +102,7 @@ async fn observe(State(app): State<App>, req: Request, next: Next) -> Response {
             method = %method,
             route = %route,
             status,
-            ms = elapsed.as_secs_f64() * 1000.0,
+            micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             "request"
         );
     }

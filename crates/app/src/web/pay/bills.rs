@@ -175,6 +175,11 @@ pub async fn choose(
         .filter(|v| v.service_account_id == account_id && v.department == d.id.as_str())
         .ok_or(WebError::NotFound)?;
     let available = view.available();
+    if !available.is_positive() && !d.rules.allow_overpayment {
+        // Paid meanwhile, or a payment is in progress (another tab, an old
+        // form): show what is due now.
+        return Ok(Redirect::to(&format!("/pay/{}/bills", d.id)).into_response());
+    }
     let amount = match form.choice.as_str() {
         "other" if d.rules.allow_partial || d.rules.allow_overpayment => {
             match Cents::parse_dollars(&form.amount) {
