@@ -16,24 +16,6 @@ fn artifacts_root() -> PathBuf {
     }
 }
 
-fn luhn(digits: &[u8]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let d = u32::from(*d - b'0');
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 /// Issuer prefixes of the card networks (Visa, Mastercard, American
 /// Express, Discover, JCB, Diners Club, UnionPay).
 fn card_prefix(d: &[u8]) -> bool {
@@ -90,8 +72,9 @@ fn find_card_numbers(data: &[u8]) -> Vec<String> {
             }
         }
         let boundary = j >= data.len() || !data[j].is_ascii_alphanumeric();
-        if boundary && (13..=19).contains(&digits.len()) && card_prefix(&digits) && luhn(&digits) {
-            found.push(String::from_utf8_lossy(&digits).into_owned());
+        let text = String::from_utf8_lossy(&digits);
+        if boundary && card_prefix(&digits) && domain::luhn::card_shaped(&text) {
+            found.push(text.into_owned());
         }
         i = j.max(i + 1);
     }

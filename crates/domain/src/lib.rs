@@ -5,6 +5,7 @@
 pub mod fees;
 pub mod formats;
 pub mod ledger;
+pub mod luhn;
 pub mod money;
 pub mod payment;
 pub mod personal;

@@ -139,7 +139,19 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
         .ok_or(PaymentError::UnknownReceivable)?;
     // Checked inside the write transaction: payments in progress reserve
     // their amount, so two tabs cannot together pay more than is owed.
-    dept.rules.check(req.amount, view.available())?;
+    if let Err(refused) = dept.rules.check(req.amount, view.available()) {
+        // On PostgreSQL a concurrent submit with the same key can commit
+        // between our look-up and the balance read, and then its own
+        // reservation is what makes the amount look too high. It is the
+        // same payment.
+        if let Some(existing) =
+            store::payments::by_idempotency_key(&mut *tx, req.idempotency_key).await?
+        {
+            tx.rollback().await?;
+            return Ok(existing);
+        }
+        return Err(refused.into());
+    }
     let q = quote(app, &view.department, req.amount)?;
     let id = uuid::Uuid::new_v4().to_string();
     let email_enc = match &req.email {

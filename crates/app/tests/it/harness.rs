@@ -139,6 +139,8 @@ pub struct Options {
     /// The resident site's public base URL, when not the listener's own
     /// (an https URL, as behind a TLS-terminating proxy).
     pub public_base_url: Option<String>,
+    /// Send e-mail to this SMTP server instead of the outbox folder.
+    pub smtp_url: Option<String>,
 }
 
 impl Default for Options {
@@ -150,6 +152,7 @@ impl Default for Options {
             import_bills: true,
             start_sandbox: true,
             public_base_url: None,
+            smtp_url: None,
         }
     }
 }
@@ -316,7 +319,7 @@ kind = "sandbox"
 sandbox_url = "{sandbox}/"
 request_timeout_seconds = 5
 [mail]
-outbox_dir = "{outbox}"
+{mail}
 [jobs]
 poll_interval_ms = 50
 {UTILITIES}
@@ -326,7 +329,10 @@ poll_interval_ms = 50
         keys = keys_path.display(),
         public_addr = public_l.local_addr().unwrap(),
         staff_addr = staff_l.local_addr().unwrap(),
-        outbox = dir.join("outbox").display(),
+        mail = match &opts.smtp_url {
+            Some(u) => format!("smtp_url = \"{u}\""),
+            None => format!("outbox_dir = \"{}\"", dir.join("outbox").display()),
+        },
         extra = opts.extra_toml,
         base_url = opts
             .public_base_url

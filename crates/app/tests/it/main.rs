@@ -8,6 +8,7 @@ pub mod harness;
 mod headers;
 mod import;
 mod journey;
+mod mail;
 pub mod resident;
 mod status;
 mod webhooks;

@@ -98,6 +98,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `ledger check` finds nothing wrong.
+    pub async fn assert_books_balance(&self) {
+        let problems = store::ledger::check(self.db().reader()).await.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    /// The payment opened for a checkout at the processor.
+    pub async fn payment_for_checkout(&self, checkout_id: &str) -> String {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM payments WHERE processor_ref = $1")
+            .bind(checkout_id)
+            .fetch_one(self.db().reader())
+            .await
+            .unwrap()
+            .try_get("id")
+            .unwrap()
+    }
+
     /// The amount still owed on a bill, from the ledger.
     pub async fn balance(&self, reference: &str) -> i64 {
         let id = self.bill_id(reference).await;
@@ -169,6 +187,16 @@ impl Resident<'_> {
         page
     }
 
+    /// Looks the account up and chooses to pay `reference` in full, up to
+    /// the review page.
+    pub async fn prepare(&mut self, account: &str, zip: &str, reference: &str) {
+        let found = self.lookup(account, zip).await;
+        assert_eq!(found.status, 303, "lookup: {}", found.body);
+        let bill = self.t.bill_id(reference).await;
+        let chosen = self.choose(bill, "full", "").await;
+        assert_eq!(chosen.status, 303, "choose: {}", chosen.body);
+    }
+
     pub async fn lookup(&mut self, account: &str, zip: &str) -> Page {
         self.get("/pay/utilities").await;
         self.post(
@@ -233,11 +261,7 @@ impl Resident<'_> {
         card: &str,
         email: &str,
     ) -> (String, Page) {
-        let found = self.lookup(account, zip).await;
-        assert_eq!(found.status, 303, "lookup: {}", found.body);
-        let bill = self.t.bill_id(reference).await;
-        let chosen = self.choose(bill, "full", "").await;
-        assert_eq!(chosen.status, 303, "choose: {}", chosen.body);
+        self.prepare(account, zip, reference).await;
         let confirmed = self.confirm(email).await;
         assert_eq!(confirmed.status, 303, "confirm: {}", confirmed.body);
         let checkout = confirmed.location.unwrap();

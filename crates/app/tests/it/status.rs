@@ -28,8 +28,7 @@ async fn receipt_page_asks_the_processor_when_no_webhook_came(b: Backend) {
     let t = spawn_with(b, no_webhooks()).await;
     let mut r = t.resident();
     // Landing on the receipt page before paying: still waiting.
-    r.lookup("1002-3345", "94110").await;
-    r.choose(t.bill_id("UT-1").await, "full", "").await;
+    r.prepare("1002-3345", "94110", "UT-1").await;
     let checkout = r.confirm("").await.location.unwrap();
     let id: String = {
         use sqlx::Row;
@@ -96,12 +95,7 @@ async fn background_job_settles_a_forgotten_payment(b: Backend) {
     }
     assert_eq!(t.payment(&id).await.status, PaymentStatus::Succeeded);
     assert_eq!(t.balance("UT-1").await, 0);
-    assert!(
-        app::store::ledger::check(t.db().reader())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    t.assert_books_balance().await;
     t.stop().await;
 }
 
@@ -116,8 +110,7 @@ async fn processor_down_charges_nothing_and_expires(b: Backend) {
     )
     .await;
     let mut r = t.resident();
-    r.lookup("1002-3345", "94110").await;
-    r.choose(t.bill_id("UT-1").await, "full", "").await;
+    r.prepare("1002-3345", "94110", "UT-1").await;
     let page = r.confirm("").await;
     assert_eq!(page.status, 503, "{}", page.body);
     assert!(page.body.contains("You have not been charged"));

@@ -21,24 +21,22 @@ db_tests!(
     oversized_and_malformed_webhooks,
 );
 
-/// An open checkout the resident is looking at: (payment id, checkout id).
+/// An open checkout for the first demo bill: (payment id, checkout id).
 async fn open_checkout(t: &TestApp) -> (String, String) {
+    open_checkout_for(t, "1002-3345", "94110", "UT-1").await
+}
+
+async fn open_checkout_for(
+    t: &TestApp,
+    account: &str,
+    zip: &str,
+    reference: &str,
+) -> (String, String) {
     let mut r = t.resident();
-    r.lookup("1002-3345", "94110").await;
-    r.choose(t.bill_id("UT-1").await, "full", "").await;
+    r.prepare(account, zip, reference).await;
     let checkout = r.confirm("").await.location.unwrap();
     let checkout_id = checkout.rsplit('/').next().unwrap().to_owned();
-    let id: String = {
-        use sqlx::Row;
-        sqlx::query("SELECT id FROM payments WHERE processor_ref = $1")
-            .bind(&checkout_id)
-            .fetch_one(t.db().reader())
-            .await
-            .unwrap()
-            .try_get("id")
-            .unwrap()
-    };
-    (id, checkout_id)
+    (t.payment_for_checkout(&checkout_id).await, checkout_id)
 }
 
 fn event(event_id: &str, kind: &str, checkout_id: &str, payment_id: &str, amount: i64) -> Vec<u8> {
@@ -149,12 +147,7 @@ async fn replayed_and_duplicate_events_post_once(b: Backend) {
     assert_eq!(t.count("SELECT COUNT(*) FROM journal_entries").await, 1);
     assert_eq!(t.count("SELECT COUNT(*) FROM journal_lines").await, 3);
     assert_eq!(t.balance("UT-1").await, 0);
-    assert!(
-        app::store::ledger::check(t.db().reader())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    t.assert_books_balance().await;
     t.stop().await;
 }
 
@@ -174,22 +167,7 @@ async fn reordered_events_cannot_undo_a_payment(b: Backend) {
         .await;
     assert_eq!(conflicts, 1);
     // A captured amount that differs from ours is refused too.
-    let (id2, checkout2) = {
-        let mut r = t.resident();
-        r.lookup("3090-1200", "94117").await;
-        r.choose(t.bill_id("UT-4").await, "full", "").await;
-        let c = r.confirm("").await.location.unwrap();
-        let cid = c.rsplit('/').next().unwrap().to_owned();
-        use sqlx::Row;
-        let pid: String = sqlx::query("SELECT id FROM payments WHERE processor_ref = $1")
-            .bind(&cid)
-            .fetch_one(t.db().reader())
-            .await
-            .unwrap()
-            .try_get("id")
-            .unwrap();
-        (pid, cid)
-    };
+    let (id2, checkout2) = open_checkout_for(&t, "3090-1200", "94117", "UT-4").await;
     let short = event("evt_r2", "checkout.succeeded", &checkout2, &id2, 100);
     assert_eq!(
         deliver(&t, &short, Some(signed(&t, &short, now()))).await.0,

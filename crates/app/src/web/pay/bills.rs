@@ -180,42 +180,24 @@ pub async fn choose(
         // form): show what is due now.
         return Ok(Redirect::to(&format!("/pay/{}/bills", d.id)).into_response());
     }
-    let amount = match form.choice.as_str() {
+    let chosen = match form.choice.as_str() {
         "other" if d.rules.allow_partial || d.rules.allow_overpayment => {
-            match Cents::parse_dollars(&form.amount) {
-                Ok(a) => a,
-                Err(e) => {
-                    return page(
-                        &app,
-                        d,
-                        &session,
-                        account_id,
-                        Some((
-                            bill_id,
-                            sentence(&e.to_string()),
-                            form.amount.trim().to_owned(),
-                        )),
-                    )
-                    .await;
-                }
-            }
+            Cents::parse_dollars(&form.amount).map_err(|e| e.to_string())
         }
-        _ => available,
+        _ => Ok(available),
     };
-    if let Err(e) = d.rules.check(amount, available) {
-        return page(
-            &app,
-            d,
-            &session,
-            account_id,
-            Some((
-                bill_id,
-                sentence(&e.to_string()),
-                form.amount.trim().to_owned(),
-            )),
-        )
-        .await;
-    }
+    let amount = match chosen.and_then(|a| {
+        d.rules
+            .check(a, available)
+            .map(|()| a)
+            .map_err(|e| e.to_string())
+    }) {
+        Ok(a) => a,
+        Err(why) => {
+            let failed = (bill_id, sentence(&why), form.amount.trim().to_owned());
+            return page(&app, d, &session, account_id, Some(failed)).await;
+        }
+    };
     data.draft = Some(Draft {
         department: d.id.as_str().to_owned(),
         receivable_id: view.id,

@@ -10,11 +10,12 @@ use serde_json::json;
 use super::department;
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
+use crate::config::Department;
 use crate::services::lookup::{LookupError, find_account};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
-use crate::web::pages::{Chrome, FieldError, error_for, render, render_status};
+use crate::web::pages::{Chrome, FieldError, error_for, render_status};
 use crate::web::session::ResidentSession;
 
 #[derive(Template)]
@@ -33,26 +34,46 @@ struct LookupPage<'a> {
     zip_error: Option<String>,
 }
 
+/// The look-up form, empty or with what was typed and what is wrong.
+fn page(
+    app: &App,
+    d: &Department,
+    session: &ResidentSession,
+    typed: (&str, &str),
+    errors: Vec<FieldError>,
+) -> Result<Response, WebError> {
+    let prefix = if errors.is_empty() { "" } else { "Error: " };
+    let title = format!("{prefix}Pay a {} bill", d.name.to_lowercase());
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    render_status(
+        status,
+        &LookupPage {
+            chrome: Chrome::new(app, &title),
+            dept_id: d.id.as_str(),
+            dept_name: &d.name,
+            lookup_label: &d.lookup_label,
+            lookup_hint: &d.lookup_hint,
+            csrf: session.csrf_token(app),
+            account: typed.0.trim(),
+            zip: typed.1.trim(),
+            account_error: error_for(&errors, "account_number"),
+            zip_error: error_for(&errors, "zip"),
+            errors,
+        },
+    )
+}
+
 pub async fn show(
     State(app): State<App>,
     session: ResidentSession,
     Path(dept): Path<String>,
 ) -> Result<Response, WebError> {
     let d = department(&app, &dept)?;
-    let title = format!("Pay a {} bill", d.name.to_lowercase());
-    render(&LookupPage {
-        chrome: Chrome::new(&app, &title),
-        dept_id: d.id.as_str(),
-        dept_name: &d.name,
-        lookup_label: &d.lookup_label,
-        lookup_hint: &d.lookup_hint,
-        csrf: session.csrf_token(&app),
-        account: "",
-        zip: "",
-        errors: Vec::new(),
-        account_error: None,
-        zip_error: None,
-    })
+    page(&app, d, &session, ("", ""), Vec::new())
 }
 
 #[derive(Deserialize)]
@@ -130,23 +151,5 @@ pub async fn submit(
         }
         Err(LookupError::Store(e)) => return Err(e.into()),
     };
-    let title = format!("Error: Pay a {} bill", d.name.to_lowercase());
-    let account_error = error_for(&errors, "account_number");
-    let zip_error = error_for(&errors, "zip");
-    render_status(
-        StatusCode::BAD_REQUEST,
-        &LookupPage {
-            chrome: Chrome::new(&app, &title),
-            dept_id: d.id.as_str(),
-            dept_name: &d.name,
-            lookup_label: &d.lookup_label,
-            lookup_hint: &d.lookup_hint,
-            csrf: session.csrf_token(&app),
-            account: form.account_number.trim(),
-            zip: form.zip.trim(),
-            errors,
-            account_error,
-            zip_error,
-        },
-    )
+    page(&app, d, &session, (&form.account_number, &form.zip), errors)
 }
