@@ -24,6 +24,8 @@ pub struct AppInner {
     pub mailer: Mailer,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// Argon2id, at most two at a time.
+    pub hasher: crate::staff::password::Hasher,
 }
 
 impl Deref for App {
@@ -62,6 +64,7 @@ impl App {
             mailer,
             clock,
             metrics: Metrics::default(),
+            hasher: crate::staff::password::Hasher::new(2),
         }))
     }
 

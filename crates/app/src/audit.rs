@@ -22,6 +22,11 @@ pub enum Actor {
     System(&'static str),
     /// A command run on the server (`cityteller import …`).
     Cli { user: String },
+    /// A signed-in member of staff.
+    Staff { id: i64, email: String },
+    /// Someone on the staff console who is not signed in (sign-in and
+    /// enrolment attempts).
+    Anonymous,
 }
 
 impl Actor {
@@ -31,6 +36,8 @@ impl Actor {
             Actor::Processor(p) => format!("processor:{p}"),
             Actor::System(what) => format!("system:{what}"),
             Actor::Cli { user } => format!("cli:{user}"),
+            Actor::Staff { id, email } => format!("staff:{id}:{email}"),
+            Actor::Anonymous => "anonymous".into(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod processor;
 pub mod server;
 pub mod services;
+pub mod staff;
 pub mod store;
 pub mod telemetry;
 pub mod web;

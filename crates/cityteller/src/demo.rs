@@ -357,6 +357,7 @@ pub async fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         webhook_url: args.webhook_url,
         merchant_origin: args.merchant_url.origin().ascii_serialization(),
         retry_delays: SandboxSettings::default_retry_delays(),
+        test_controls: false,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

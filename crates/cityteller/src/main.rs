@@ -49,6 +49,9 @@ enum Command {
     /// Check the books.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Run the sandbox processor (a fake card processor for demos and
     /// tests; refused in production mode).
     Sandbox(demo::SandboxArgs),
@@ -70,6 +73,19 @@ enum ImportCommand {
 enum KeysCommand {
     /// Create a new key file (mode 0600) at the configured path.
     Init,
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a member of staff and print their one-time enrolment link
+    /// (valid 24 hours).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// viewer, clerk, supervisor, finance, administrator or auditor.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,6 +172,39 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 config.keys_file.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Staff(StaffCommand::Add { email, role }) => {
+            let Some(role) = app::staff::roles::Role::parse(role.trim()) else {
+                eprintln!(
+                    "cityteller: unknown role {role:?} (viewer, clerk, supervisor, finance, administrator, auditor)"
+                );
+                return Ok(ExitCode::from(2));
+            };
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let app = App::from_config(config, Arc::new(SystemClock)).await?;
+            match app::services::staff_auth::add_staff(&app, &email, role, &Actor::cli(), None)
+                .await
+            {
+                Ok((_, link)) => {
+                    println!("added {} as {role}.", email.trim().to_lowercase());
+                    println!(
+                        "Enrolment link (works once, for 24 hours; send it by a trusted channel):"
+                    );
+                    println!("{link}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(
+                    e @ (app::services::staff_auth::StaffError::InvalidEmail(_)
+                    | app::services::staff_auth::StaffError::Exists),
+                ) => {
+                    eprintln!("cityteller: {e}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Command::Ledger(LedgerCommand::Check) => {
             let config = match load_config(cli.config.as_deref()) {

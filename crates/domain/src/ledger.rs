@@ -83,12 +83,14 @@ pub struct Posting {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     PaymentCapture,
+    Refund,
 }
 
 impl EntryKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::PaymentCapture => "payment_capture",
+            EntryKind::Refund => "refund",
         }
     }
 }
@@ -108,6 +110,8 @@ pub enum LedgerError {
     ZeroPosting,
     #[error("journal entry does not balance: debits minus credits = {0}")]
     Unbalanced(Cents),
+    #[error("no ledger accounts for department {0}")]
+    UnknownDepartment(String),
     #[error(transparent)]
     Money(#[from] MoneyError),
 }

@@ -10,5 +10,6 @@ pub mod money;
 pub mod payment;
 pub mod personal;
 pub mod receivable;
+pub mod refund;
 
 pub use money::Cents;

@@ -28,6 +28,8 @@ pub struct Department {
     pub rules: AmountRules,
     pub card_fee: FeeRule,
     pub ledger: LedgerAccounts,
+    /// Refunds above this need a second staff member's approval.
+    pub refund_approval_threshold: Cents,
 }
 
 pub(super) fn read_departments(r: &mut Reader) -> Option<Vec<Department>> {
@@ -99,6 +101,11 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
         },
         _ => None,
     };
+    let refund_threshold = r.parsed(
+        &p("refund_approval_threshold"),
+        Some("100.00"),
+        Cents::parse_dollars,
+    );
     let mut code = |what: &str| r.parsed(&p(&format!("ledger.{what}")), None, AccountCode::parse);
     let cash_clearing = code("cash_clearing");
     let receivable = code("receivable");
@@ -122,5 +129,6 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
             receivable: receivable?,
             fee_income: fee_income?,
         },
+        refund_approval_threshold: refund_threshold?,
     })
 }

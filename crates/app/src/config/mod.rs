@@ -121,6 +121,12 @@ pub struct Config {
     pub public_listen: SocketAddr,
     pub public_base_url: Url,
     pub staff_listen: SocketAddr,
+    /// Where staff reach the console (enrolment links point here).
+    pub staff_base_url: Url,
+    /// A staff session ends after this long without a request…
+    pub staff_idle: Duration,
+    /// …and after this long in any case.
+    pub staff_absolute: Duration,
     pub processor: ProcessorConfig,
     pub mail: MailConfig,
     pub sandbox: SandboxConfig,
@@ -212,6 +218,12 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
         parse_base_url,
     );
     let staff_listen = r.parsed("staff.listen", Some("127.0.0.1:8081"), SocketAddr::from_str);
+    let staff_default = staff_listen
+        .map(|a| format!("http://{a}/"))
+        .unwrap_or_else(|| "http://127.0.0.1:8081/".into());
+    let staff_base_url = r.parsed("staff.base_url", Some(&staff_default), parse_base_url);
+    let staff_idle = r.integer("staff.session_idle_minutes", 15, 1, 24 * 60);
+    let staff_absolute = r.integer("staff.session_absolute_hours", 12, 1, 24 * 7);
 
     let processor_kind = r.string("processor.kind", "sandbox");
     let processor = match processor_kind.as_str() {
@@ -321,6 +333,7 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
         public_listen,
         public_base_url,
         staff_listen,
+        staff_base_url,
         processor,
         mail_from,
         transport,
@@ -335,6 +348,7 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
             Some(public_listen),
             Some(public_base_url),
             Some(staff_listen),
+            Some(staff_base_url),
             Some(kind),
             Some(from),
             Some(transport),
@@ -351,6 +365,9 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
             public_listen,
             public_base_url,
             staff_listen,
+            staff_base_url,
+            staff_idle: Duration::from_secs(staff_idle.unsigned_abs() * 60),
+            staff_absolute: Duration::from_secs(staff_absolute.unsigned_abs() * 3600),
             processor: ProcessorConfig {
                 kind,
                 checkout_ttl: Duration::from_secs(ttl.unsigned_abs() * 60),
@@ -395,6 +412,16 @@ impl Config {
 
     pub fn is_tls(&self) -> bool {
         self.public_base_url.scheme() == "https"
+    }
+
+    pub fn staff_is_tls(&self) -> bool {
+        self.staff_base_url.scheme() == "https"
+    }
+
+    /// An absolute URL on the staff console.
+    pub fn staff_url(&self, path: &str) -> String {
+        let base = self.staff_base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
     }
 
     /// An absolute URL on the resident site.

@@ -2,6 +2,7 @@
 //! encryption. Every comparison of a secret goes through [`constant_time_eq`].
 
 pub mod fields;
+pub mod totp;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

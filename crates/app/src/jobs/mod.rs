@@ -38,6 +38,28 @@ pub async fn enqueue_receipt(tx: &mut Tx, app: &App, payment_id: &str) -> Result
     Ok(())
 }
 
+/// Queues the receipt e-mail once more (staff asked to resend it).
+pub async fn enqueue_receipt_again(
+    tx: &mut Tx,
+    app: &App,
+    payment_id: &str,
+) -> Result<(), StoreError> {
+    let payload = json!({ "payment_id": payment_id }).to_string();
+    store::jobs::enqueue(
+        tx,
+        &NewJob {
+            kind: "send_receipt",
+            payload: &payload,
+            dedupe_key: Some(&format!("receipt:{payment_id}:again:{}", app.now_us())),
+            run_at: app.now_us(),
+            max_attempts: 12,
+        },
+        app.now_us(),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Queues a status check for a pending payment, in case its webhook never
 /// arrives.
 pub async fn schedule_status_check(
@@ -55,6 +77,24 @@ pub async fn schedule_status_check(
             dedupe_key: Some(&format!("check:{payment_id}")),
             run_at: app.now_us() + after_minutes * MINUTE_US,
             max_attempts: 200,
+        },
+        app.now_us(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Retries sending an approved refund to the processor.
+pub async fn enqueue_refund(tx: &mut Tx, app: &App, refund_id: &str) -> Result<(), StoreError> {
+    let payload = json!({ "refund_id": refund_id }).to_string();
+    store::jobs::enqueue(
+        tx,
+        &NewJob {
+            kind: "execute_refund",
+            payload: &payload,
+            dedupe_key: Some(&format!("refund:{refund_id}")),
+            run_at: app.now_us() + MINUTE_US / 2,
+            max_attempts: 50,
         },
         app.now_us(),
     )
@@ -133,7 +173,23 @@ pub async fn run_one(app: &App) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+#[derive(Serialize, Deserialize)]
+struct RefundJob {
+    refund_id: String,
+}
+
 async fn dispatch(app: &App, job: &JobRow) -> Result<JobOutcome, String> {
+    if job.kind == "execute_refund" {
+        let parsed: RefundJob =
+            serde_json::from_str(&job.payload).map_err(|e| format!("bad payload: {e}"))?;
+        return match crate::services::refunds::execute(app, &parsed.refund_id).await {
+            Ok(crate::services::refunds::RefundState::Queued) => {
+                Err("processor still unavailable".into())
+            }
+            Ok(_) => Ok(JobOutcome::Done),
+            Err(e) => Err(e.to_string()),
+        };
+    }
     let parsed: PaymentJob =
         serde_json::from_str(&job.payload).map_err(|e| format!("bad payload: {e}"))?;
     match job.kind.as_str() {

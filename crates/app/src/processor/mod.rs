@@ -80,6 +80,51 @@ pub struct Captured {
     pub amount: Cents,
     pub card_brand: String,
     pub card_last4: String,
+    /// When the processor captured the money: the payment's business date
+    /// comes from this, so the daily close matches the processor's day.
+    pub captured_at: Timestamp,
+}
+
+/// A refund we ask the processor for.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub refund_id: String,
+    /// Derived from our refund id: a retry never refunds twice.
+    pub idempotency_key: String,
+    /// The processor's id of the payment being refunded.
+    pub processor_ref: String,
+    pub amount: Cents,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded {
+        processor_refund_ref: String,
+    },
+    /// The processor refused it for good (for example, already refunded).
+    Refused {
+        code: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionKind {
+    Charge,
+    Refund,
+}
+
+/// One money movement as the processor records it, for reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessorTransaction {
+    pub kind: TransactionKind,
+    /// The charge's checkout id, or the refund's id.
+    pub id: String,
+    /// The checkout the money belongs to.
+    pub checkout_ref: String,
+    /// Positive for charges and refunds alike.
+    pub amount: Cents,
+    pub at: Timestamp,
 }
 
 /// Where a checkout stands, as the processor says.
@@ -155,6 +200,15 @@ pub trait Processor: Send + Sync {
     async fn create_checkout(&self, req: &CheckoutRequest) -> Result<Checkout, ProcessorError>;
 
     async fn checkout_status(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError>;
+
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundOutcome, ProcessorError>;
+
+    /// Charges and refunds recorded by the processor in `[from, to)`.
+    async fn transactions(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ProcessorTransaction>, ProcessorError>;
 
     /// Verifies the signature over the raw body and parses the event.
     fn verify_webhook(

@@ -1,7 +1,10 @@
 //! Services own transactions and audit events; handlers and commands call
 //! them and render what they return.
 
+pub mod close;
 pub mod import;
 pub mod lookup;
 pub mod payments;
 pub mod receipts;
+pub mod refunds;
+pub mod staff_auth;

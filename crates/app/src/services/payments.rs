@@ -515,7 +515,14 @@ async fn apply_in_tx(
                     "captured amount differs from the payment".into(),
                 ));
             }
-            let business_date = now.to_zoned_datetime(app.config.timezone.clone()).date();
+            // The processor's day, so the daily close matches its report;
+            // if that day is already closed, today (an adjusting entry in
+            // an open period, never an edit of a closed one).
+            let tz = app.config.timezone.clone();
+            let mut business_date = captured.captured_at.to_zoned_datetime(tz.clone()).date();
+            if store::close::is_closed(&mut **tx, &business_date.to_string()).await? {
+                business_date = now.to_zoned_datetime(tz).date();
+            }
             let receipt_seq =
                 store::counters::next(tx, &format!("receipt:{}", business_date.year())).await?;
             let receipt_number = format!("R{}-{:06}", business_date.year(), receipt_seq);
@@ -529,6 +536,7 @@ async fn apply_in_tx(
                     card_last4: Some(&captured.card_last4),
                     receipt_number: &receipt_number,
                     business_date: &date,
+                    captured_at: captured.captured_at.as_microsecond(),
                 },
                 now_us,
             )

@@ -106,12 +106,36 @@ where
         }
     }
     let rows = sqlx::query(
+        "SELECT f.id, f.status,
+                (SELECT COUNT(*) FROM journal_entries e WHERE e.source_key = 'refund:' || f.id) AS entries
+         FROM refunds f",
+    )
+    .fetch_all(ex)
+    .await?;
+    for r in rows {
+        let id: String = col(&r, "id")?;
+        let status: String = col(&r, "status")?;
+        let entries: i64 = col(&r, "entries")?;
+        let expected = i64::from(status == "succeeded");
+        if entries != expected {
+            problems.push(Problem {
+                what: format!(
+                    "refund {id} is {status} but has {entries} ledger entr{} (expected {expected})",
+                    if entries == 1 { "y" } else { "ies" }
+                ),
+            });
+        }
+    }
+    let rows = sqlx::query(
         "SELECT id, reference, by_payments, by_ledger FROM (
             SELECT r.id, r.reference,
               COALESCE((SELECT CAST(SUM(i.amount_cents) AS BIGINT) FROM payment_items i
                         JOIN payments p ON p.id = i.payment_id
                         WHERE i.receivable_id = r.id
                           AND p.status IN ('succeeded', 'partially_refunded', 'refunded', 'disputed')), 0)
+              - COALESCE((SELECT CAST(SUM(l.principal_cents) AS BIGINT) FROM refund_lines l
+                        JOIN refunds f ON f.id = l.refund_id
+                        WHERE l.receivable_id = r.id AND f.status = 'succeeded'), 0)
                 AS by_payments,
               COALESCE((SELECT CAST(-SUM(l.amount_cents) AS BIGINT) FROM journal_lines l
                         WHERE l.receivable_id = r.id), 0) AS by_ledger

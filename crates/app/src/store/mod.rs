@@ -13,14 +13,19 @@
 //! pool of read-only connections.
 
 pub mod audit;
+pub mod close;
 pub mod counters;
+pub mod export;
 pub mod jobs;
 pub mod ledger;
 mod migrations;
 pub mod payments;
 pub mod processor_events;
 pub mod receivables;
+pub mod refunds;
+pub mod search;
 pub mod sessions;
+pub mod staff;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -212,6 +212,7 @@ pub struct Capture<'a> {
     pub card_last4: Option<&'a str>,
     pub receipt_number: &'a str,
     pub business_date: &'a str,
+    pub captured_at: i64,
 }
 
 /// `pending → succeeded`.
@@ -223,7 +224,8 @@ pub async fn mark_succeeded(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE payments SET status = 'succeeded', card_brand = $2, card_last4 = $3,
-             receipt_number = $4, business_date = $5, completed_at = $6, updated_at = $6
+             receipt_number = $4, business_date = $5, completed_at = $6, updated_at = $6,
+             captured_at = $7
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
@@ -232,6 +234,7 @@ pub async fn mark_succeeded(
     .bind(c.receipt_number)
     .bind(c.business_date)
     .bind(now)
+    .bind(c.captured_at)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -254,6 +257,27 @@ pub async fn mark_closed(
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(failure_code)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A refund moved a captured payment to `to` (partially refunded or
+/// refunded).
+pub async fn set_refund_status(
+    conn: &mut Conn,
+    id: &str,
+    from: PaymentStatus,
+    to: PaymentStatus,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE payments SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -25,3 +25,26 @@ pub async fn record(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Events received about a payment, oldest first: (type, event id, when).
+pub async fn for_payment<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    payment_id: &str,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT event_type, event_id, received_at FROM processor_events
+         WHERE payment_id = $1 ORDER BY received_at",
+    )
+    .bind(payment_id)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                super::col(r, "event_type")?,
+                super::col(r, "event_id")?,
+                super::col(r, "received_at")?,
+            ))
+        })
+        .collect()
+}

@@ -9,7 +9,7 @@ pub mod pages;
 mod pay;
 pub mod security;
 pub mod session;
-mod staff;
+pub mod staff;
 mod webhooks;
 
 use std::net::{IpAddr, SocketAddr};
@@ -57,23 +57,23 @@ pub fn public_router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Health, metrics and (later) the staff console. Never on the public
-/// listener.
+/// Health, metrics and the staff console. Never on the public listener.
 pub fn staff_router(app: App) -> Router {
     let policy = Arc::new(HeaderPolicy {
         form_targets: Vec::new(),
-        hsts: app.config.is_tls(),
+        hsts: app.config.staff_is_tls(),
     });
-    let pages = Router::new()
-        .route("/", get(staff::index))
+    let console = staff::routes()
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(FORM_LIMIT))
-        .layer(from_fn_with_state(app.clone(), error::error_pages));
+        .layer(from_fn_with_state(app.clone(), error::error_pages))
+        .layer(from_fn_with_state(app.clone(), staff::auth::staff_cookies));
     Router::new()
-        .route("/healthz", get(staff::healthz))
-        .route("/metrics", get(staff::metrics))
+        .route("/healthz", get(staff::monitoring::healthz))
+        .route("/metrics", get(staff::monitoring::metrics))
         .merge(assets::routes())
-        .merge(pages)
+        .merge(console)
+        .layer(from_fn_with_state(app.clone(), observe))
         .layer(from_fn_with_state(policy, security::security_headers))
         .with_state(app)
 }

@@ -365,6 +365,7 @@ poll_interval_ms = 50
             .unwrap(),
             merchant_origin: public.clone(),
             retry_delays: vec![Duration::from_millis(100), Duration::from_millis(300)],
+            test_controls: true,
         });
         tokio::spawn(sb.serve(sandbox_l));
     } else {

@@ -65,6 +65,7 @@ fn event(event_id: &str, kind: &str, checkout_id: &str, payment_id: &str, amount
                 currency: "usd".into(),
                 expires_at: 0,
                 reference: payment_id.into(),
+                captured_at: (status == "succeeded").then(|| jiff::Timestamp::now().as_second()),
                 card,
                 failure_code: failure,
             },

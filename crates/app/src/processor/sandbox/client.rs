@@ -9,10 +9,13 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::signature;
-use super::wire::{ApiError, CheckoutObject, CreateCheckout, Event};
+use super::wire::{
+    ApiError, CheckoutObject, CreateCheckout, CreateRefund, Event, RefundObject, TransactionList,
+};
 use crate::processor::{
-    Checkout, CheckoutRequest, CheckoutStatus, Processor, ProcessorError, WebhookError,
-    WebhookEvent, WebhookKind, origin_of,
+    Checkout, CheckoutRequest, CheckoutStatus, Processor, ProcessorError, ProcessorTransaction,
+    RefundOutcome, RefundRequest, TransactionKind, WebhookError, WebhookEvent, WebhookKind,
+    origin_of,
 };
 
 pub struct SandboxProcessor {
@@ -50,6 +53,12 @@ impl SandboxProcessor {
     }
 
     async fn read_checkout(resp: reqwest::Response) -> Result<CheckoutObject, ProcessorError> {
+        Self::read_json(resp).await
+    }
+
+    async fn read_json<T: serde::de::DeserializeOwned>(
+        resp: reqwest::Response,
+    ) -> Result<T, ProcessorError> {
         let status = resp.status();
         if status.is_server_error() {
             return Err(ProcessorError::Unavailable(format!("HTTP {status}")));
@@ -152,6 +161,77 @@ impl Processor for SandboxProcessor {
             ));
         }
         obj.to_status().map_err(ProcessorError::InvalidResponse)
+    }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundOutcome, ProcessorError> {
+        let resp = self
+            .http
+            .post(self.url("v1/refunds")?)
+            .bearer_auth(self.api_key.expose_secret())
+            .header("Idempotency-Key", &req.idempotency_key)
+            .json(&CreateRefund {
+                checkout: req.processor_ref.clone(),
+                amount: req.amount.get(),
+            })
+            .send()
+            .await
+            .map_err(transport_error)?;
+        match Self::read_json::<RefundObject>(resp).await {
+            Ok(r) if r.status == "succeeded" && r.amount == req.amount.get() => {
+                Ok(RefundOutcome::Succeeded {
+                    processor_refund_ref: r.id,
+                })
+            }
+            Ok(r) => Err(ProcessorError::InvalidResponse(format!(
+                "refund {} is {} for {} cents",
+                r.id, r.status, r.amount
+            ))),
+            Err(ProcessorError::Rejected { code, message }) => {
+                Ok(RefundOutcome::Refused { code, message })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn transactions(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ProcessorTransaction>, ProcessorError> {
+        let mut url = self.url("v1/transactions")?;
+        url.query_pairs_mut()
+            .append_pair("from", &from.as_second().to_string())
+            .append_pair("to", &to.as_second().to_string());
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(self.api_key.expose_secret())
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let list: TransactionList = Self::read_json(resp).await?;
+        list.data
+            .into_iter()
+            .map(|t| {
+                let kind = match t.kind.as_str() {
+                    "charge" => TransactionKind::Charge,
+                    "refund" => TransactionKind::Refund,
+                    other => {
+                        return Err(ProcessorError::InvalidResponse(format!(
+                            "unknown transaction type {other:?}"
+                        )));
+                    }
+                };
+                Ok(ProcessorTransaction {
+                    kind,
+                    id: t.id,
+                    checkout_ref: t.checkout,
+                    amount: domain::Cents::new(t.amount),
+                    at: Timestamp::from_second(t.created)
+                        .map_err(|e| ProcessorError::InvalidResponse(e.to_string()))?,
+                })
+            })
+            .collect()
     }
 
     fn verify_webhook(

@@ -25,7 +25,10 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use super::signature;
-use super::wire::{ApiError, ApiErrorBody, Card, CheckoutObject, CreateCheckout, Event, EventData};
+use super::wire::{
+    ApiError, ApiErrorBody, Card, CheckoutObject, CreateCheckout, CreateRefund, Event, EventData,
+    RefundObject, TransactionList, TransactionObject,
+};
 use crate::crypto::{constant_time_eq, random_token};
 use crate::processor::{DeclineReason, origin_of};
 use crate::web::security::HeaderPolicy;
@@ -40,6 +43,9 @@ pub struct SandboxSettings {
     pub merchant_origin: String,
     /// Delays between webhook delivery attempts.
     pub retry_delays: Vec<Duration>,
+    /// Lets tests alter the transaction list (to prove the daily close
+    /// finds mismatches). Never on outside tests.
+    pub test_controls: bool,
 }
 
 impl SandboxSettings {
@@ -60,11 +66,26 @@ struct Session {
     form_token: String,
 }
 
+#[derive(Clone)]
+struct Refund {
+    obj: RefundObject,
+}
+
+/// What tests changed in the transaction list.
+#[derive(Default)]
+struct Tampering {
+    hidden: std::collections::HashSet<String>,
+    amounts: HashMap<String, i64>,
+}
+
 struct Shared {
     settings: SandboxSettings,
     sessions: Mutex<HashMap<String, Session>>,
-    /// Idempotency key → (checkout id, the request it was first used with).
-    idempotency: Mutex<HashMap<String, (String, CreateCheckout)>>,
+    refunds: Mutex<HashMap<String, Refund>>,
+    tampering: Mutex<Tampering>,
+    /// Idempotency key → (object id, the request it was first used with,
+    /// as JSON).
+    idempotency: Mutex<HashMap<String, (String, String)>>,
     events: mpsc::UnboundedSender<Event>,
 }
 
@@ -85,6 +106,8 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             settings,
             sessions: Mutex::new(HashMap::new()),
+            refunds: Mutex::new(HashMap::new()),
+            tampering: Mutex::new(Tampering::default()),
             idempotency: Mutex::new(HashMap::new()),
             events: tx,
         });
@@ -103,6 +126,9 @@ impl Sandbox {
             .route("/sandbox.css", get(css))
             .route("/v1/checkouts", post(api_create))
             .route("/v1/checkouts/{id}", get(api_get))
+            .route("/v1/refunds", post(api_refund))
+            .route("/v1/transactions", get(api_transactions))
+            .route("/v1/test/transactions/{id}", post(test_alter))
             .route("/pay/{id}", get(page).post(submit))
             .route("/pay/{id}/cancel", post(cancel))
             .fallback(not_found)
@@ -164,6 +190,11 @@ impl Sandbox {
         }
         Some(s.clone())
     }
+}
+
+/// What an idempotent request is compared by.
+fn fingerprint<T: serde::Serialize>(req: &T) -> String {
+    serde_json::to_string(req).unwrap_or_default()
 }
 
 fn alnum_token() -> String {
@@ -237,7 +268,7 @@ async fn api_create(
             .ok()
             .and_then(|m| m.get(key).cloned());
         if let Some((id, first)) = existing {
-            if first != req {
+            if first != fingerprint(&req) {
                 return api_error(
                     StatusCode::CONFLICT,
                     "idempotency_key_reused",
@@ -265,6 +296,7 @@ async fn api_create(
         reference: req.reference.clone(),
         card: None,
         failure_code: None,
+        captured_at: None,
     };
     let session = Session {
         obj: obj.clone(),
@@ -279,7 +311,7 @@ async fn api_create(
     if let Some(key) = key
         && let Ok(mut m) = sb.shared.idempotency.lock()
     {
-        m.insert(key, (id, req));
+        m.insert(key, (id, fingerprint(&req)));
     }
     axum::Json(obj).into_response()
 }
@@ -296,6 +328,181 @@ async fn api_get(
         Some(s) => axum::Json(s.obj).into_response(),
         None => api_error(StatusCode::NOT_FOUND, "not_found", "no such checkout"),
     }
+}
+
+async fn api_refund(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let Ok(req) = serde_json::from_slice::<CreateRefund>(&body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed JSON body",
+        );
+    };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("refund:{k}"));
+    // One lock for the whole decision, so two concurrent refunds cannot
+    // both fit in what is left.
+    let Ok(mut refunds) = sb.shared.refunds.lock() else {
+        return api_error(StatusCode::INTERNAL_SERVER_ERROR, "busy", "try again");
+    };
+    if let Some(key) = &key {
+        let existing = sb
+            .shared
+            .idempotency
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key).cloned());
+        if let Some((id, first)) = existing {
+            return match refunds.get(&id) {
+                Some(r) if first == fingerprint(&req) => axum::Json(r.obj.clone()).into_response(),
+                _ => api_error(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_reused",
+                    "this idempotency key was used with different parameters",
+                ),
+            };
+        }
+    }
+    let Some(session) = sb.session(&req.checkout) else {
+        return api_error(StatusCode::NOT_FOUND, "not_found", "no such checkout");
+    };
+    if session.obj.status != "succeeded" {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "not_captured",
+            "only a succeeded payment can be refunded",
+        );
+    }
+    let refunded: i64 = refunds
+        .values()
+        .filter(|r| r.obj.checkout == req.checkout)
+        .map(|r| r.obj.amount)
+        .sum();
+    if req.amount <= 0 || req.amount > session.obj.amount - refunded {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "amount_too_large",
+            "the refund is more than what is left of the payment",
+        );
+    }
+    let obj = RefundObject {
+        id: format!("re_{}", alnum_token()),
+        checkout: req.checkout.clone(),
+        amount: req.amount,
+        status: "succeeded".into(),
+        created: Timestamp::now().as_second(),
+    };
+    refunds.insert(obj.id.clone(), Refund { obj: obj.clone() });
+    if let Some(key) = key
+        && let Ok(mut m) = sb.shared.idempotency.lock()
+    {
+        m.insert(key, (obj.id.clone(), fingerprint(&req)));
+    }
+    axum::Json(obj).into_response()
+}
+
+#[derive(Deserialize)]
+struct Range {
+    from: i64,
+    to: i64,
+}
+
+async fn api_transactions(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    axum::extract::Query(range): axum::extract::Query<Range>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let mut data = Vec::new();
+    if let Ok(sessions) = sb.shared.sessions.lock() {
+        for s in sessions.values() {
+            if let (Some(at), "succeeded") = (s.obj.captured_at, s.obj.status.as_str()) {
+                data.push(TransactionObject {
+                    kind: "charge".into(),
+                    id: s.obj.id.clone(),
+                    checkout: s.obj.id.clone(),
+                    amount: s.obj.amount,
+                    created: at,
+                });
+            }
+        }
+    }
+    if let Ok(refunds) = sb.shared.refunds.lock() {
+        for r in refunds.values() {
+            data.push(TransactionObject {
+                kind: "refund".into(),
+                id: r.obj.id.clone(),
+                checkout: r.obj.checkout.clone(),
+                amount: r.obj.amount,
+                created: r.obj.created,
+            });
+        }
+    }
+    if let Ok(t) = sb.shared.tampering.lock() {
+        data.retain(|x| !t.hidden.contains(&x.id));
+        for x in &mut data {
+            if let Some(a) = t.amounts.get(&x.id) {
+                x.amount = *a;
+            }
+        }
+    }
+    data.retain(|x| x.created >= range.from && x.created < range.to);
+    data.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    axum::Json(TransactionList { data }).into_response()
+}
+
+#[derive(Deserialize)]
+struct Alter {
+    /// `hide` or `amount`.
+    action: String,
+    #[serde(default)]
+    amount: i64,
+}
+
+/// Test control: hide a transaction or change its amount in the list.
+async fn test_alter(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !sb.shared.settings.test_controls {
+        return not_found().await;
+    }
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let Ok(alter) = serde_json::from_slice::<Alter>(&body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed JSON body",
+        );
+    };
+    let Ok(mut t) = sb.shared.tampering.lock() else {
+        return api_error(StatusCode::INTERNAL_SERVER_ERROR, "busy", "try again");
+    };
+    match alter.action.as_str() {
+        "hide" => {
+            t.hidden.insert(id);
+        }
+        "amount" => {
+            t.amounts.insert(id, alter.amount);
+        }
+        _ => return api_error(StatusCode::BAD_REQUEST, "invalid_request", "unknown action"),
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 #[derive(Template)]
@@ -503,6 +710,7 @@ async fn submit(
             Ok(()) => {
                 sess.obj.status = "succeeded".into();
                 sess.obj.card = Some(Card { brand, last4 });
+                sess.obj.captured_at = Some(Timestamp::now().as_second());
             }
             Err(reason) => {
                 sess.obj.status = "failed".into();

@@ -37,6 +37,40 @@ pub struct CheckoutObject {
     pub reference: String,
     pub card: Option<Card>,
     pub failure_code: Option<String>,
+    /// Unix seconds, when it succeeded.
+    #[serde(default)]
+    pub captured_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CreateRefund {
+    pub checkout: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RefundObject {
+    pub id: String,
+    pub checkout: String,
+    pub amount: i64,
+    pub status: String,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TransactionObject {
+    /// `charge` or `refund`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub checkout: String,
+    pub amount: i64,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransactionList {
+    pub data: Vec<TransactionObject>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,10 +116,15 @@ impl CheckoutObject {
                 if self.amount <= 0 {
                     return Err("a succeeded checkout with no amount".into());
                 }
+                let captured_at = self
+                    .captured_at
+                    .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                    .ok_or("a succeeded checkout without its capture time")?;
                 Ok(CheckoutStatus::Succeeded(Captured {
                     amount: Cents::new(self.amount),
                     card_brand: card.brand.clone(),
                     card_last4: card.last4.clone(),
+                    captured_at,
                 }))
             }
             "failed" => {

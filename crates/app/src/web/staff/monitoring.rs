@@ -1,27 +1,11 @@
-//! The staff listener's pages: health, metrics and an index. The staff
-//! console arrives with its own issue.
+//! Health and metrics for monitoring, on the staff listener only.
 
-use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
 use crate::store;
-use crate::web::error::WebError;
-use crate::web::pages::{Chrome, render};
-
-#[derive(Template)]
-#[template(path = "staff/index.html")]
-struct IndexPage<'a> {
-    chrome: Chrome<'a>,
-}
-
-pub async fn index(State(app): State<App>) -> Result<Response, WebError> {
-    render(&IndexPage {
-        chrome: Chrome::new(&app, "Staff"),
-    })
-}
 
 /// 200 when the database answers, 503 otherwise.
 pub async fn healthz(State(app): State<App>) -> Response {
