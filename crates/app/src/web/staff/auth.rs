@@ -239,7 +239,19 @@ impl<N: Need> FromRequestParts<App> for Staff<N> {
             None => None,
         };
         let Some(user) = user else {
-            return Err(Redirect::to("/login").into_response());
+            // Back to where they were going after signing in (GETs only; a
+            // form post is not replayed).
+            let next = if parts.method == Method::GET {
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/")
+            } else {
+                "/"
+            };
+            let q = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+            return Err(Redirect::to(&format!("/login?{q}")).into_response());
         };
         if let Access::Requires(p) = N::ACCESS
             && !user.role.can(p)

@@ -24,6 +24,23 @@ struct LoginPage<'a> {
     csrf: String,
     email: &'a str,
     error: Option<String>,
+    next: &'a str,
+}
+
+/// Only paths on this console: never another site (no open redirect).
+pub fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n'])
+        && !next.starts_with("/login");
+    if ok { next } else { "/" }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
 }
 
 /// The cookies, from the staff cookie layer.
@@ -46,6 +63,7 @@ fn page(
     status: StatusCode,
     email: &str,
     error: Option<String>,
+    next: &str,
 ) -> Result<Response, WebError> {
     let title = if error.is_some() {
         "Error: Sign in"
@@ -59,12 +77,17 @@ fn page(
             csrf: csrf_token(app, cookies),
             email,
             error,
+            next: safe_next(next),
         },
     )
 }
 
-pub async fn show(State(app): State<App>, Cookies(cookies): Cookies) -> Result<Response, WebError> {
-    page(&app, &cookies, StatusCode::OK, "", None)
+pub async fn show(
+    State(app): State<App>,
+    Cookies(cookies): Cookies,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, WebError> {
+    page(&app, &cookies, StatusCode::OK, "", None, &q.next)
 }
 
 #[derive(Deserialize)]
@@ -75,6 +98,8 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn submit(
@@ -86,7 +111,7 @@ pub async fn submit(
     let password = SecretString::from(form.password);
     match staff_auth::sign_in(&app, &form.email, &password, &form.code, ip).await {
         Ok(s) => {
-            let mut res = Redirect::to("/").into_response();
+            let mut res = Redirect::to(safe_next(&form.next)).into_response();
             res.headers_mut().append(
                 header::SET_COOKIE,
                 set_session_cookie(&app, &s.cookie_value),
@@ -99,6 +124,7 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
             form.email.trim(),
             Some("The e-mail address, password or code is not right.".into()),
+            &form.next,
         ),
         Err(SignInError::Throttled(wait)) => {
             let mut res = page(
@@ -109,6 +135,7 @@ pub async fn submit(
                 Some(format!(
                     "Too many attempts. Wait {wait} seconds before trying again."
                 )),
+                &form.next,
             )?;
             if let Ok(v) = wait.to_string().parse() {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -146,4 +173,27 @@ pub async fn logout_everywhere(
     res.headers_mut()
         .append(header::SET_COOKIE, clear_session_cookie(&app));
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_the_console() {
+        assert_eq!(
+            safe_next("/payments?status=failed"),
+            "/payments?status=failed"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "",
+            "javascript:alert(1)",
+            "/login?next=/x",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad}");
+        }
+    }
 }
