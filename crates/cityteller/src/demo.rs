@@ -258,6 +258,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     let staff = tokio::net::TcpListener::bind(staff_listen)
         .await
         .with_context(|| format!("cannot listen on {staff_listen} (use --staff)"))?;
+    let admin = demo_administrator(&app).await?;
     let running = app::server::start(app, public, staff)?;
 
     println!(
@@ -291,6 +292,18 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
             bills.join(" + ")
         );
     }
+    match &admin {
+        Some(link) => {
+            println!(
+                "\n  Staff console: set up the demo administrator ({DEMO_ADMIN}) with this one-time link,"
+            );
+            println!("  an authenticator app and a password of your choice:");
+            println!("    {link}");
+        }
+        None => println!(
+            "\n  Staff console: sign in as {DEMO_ADMIN} (already set up in this data folder)."
+        ),
+    }
     println!("\n  Test cards (any future expiry, any CVC):");
     println!("    4242 4242 4242 4242  succeeds");
     println!("    4000 0000 0000 0002  is declined");
@@ -306,6 +319,39 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     running.stop().await;
     let _ = sandbox.kill().await;
     Ok(ExitCode::SUCCESS)
+}
+
+const DEMO_ADMIN: &str = "admin@springfield.example";
+
+/// The demo's administrator: created on the first run; a fresh enrolment
+/// link on every run until it has been used.
+async fn demo_administrator(app: &App) -> Result<Option<String>> {
+    use app::services::staff_auth::{StaffError, add_staff};
+    use app::staff::roles::Role;
+    match add_staff(
+        app,
+        DEMO_ADMIN,
+        Role::Administrator,
+        &Actor::System("demo"),
+        None,
+    )
+    .await
+    {
+        Ok((_, link)) => Ok(Some(link)),
+        Err(StaffError::Exists) => {
+            let user = app::store::staff::user_by_email(app.db.reader(), DEMO_ADMIN)
+                .await?
+                .context("demo administrator vanished")?;
+            if user.status == "active" {
+                return Ok(None);
+            }
+            let link =
+                app::services::staff_auth::reissue_link(app, user.id, &Actor::System("demo"))
+                    .await?;
+            Ok(Some(link))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn spawn_sandbox(args: &DemoArgs, keys_file: &Path) -> Result<tokio::process::Child> {

@@ -122,6 +122,20 @@ pub async fn reinvite(
     staff_id: i64,
     ip: Option<IpAddr>,
 ) -> Result<String, StaffError> {
+    reissue(app, &who.actor(), staff_id, ip).await
+}
+
+/// The same, from the command line or the demo.
+pub async fn reissue_link(app: &App, staff_id: i64, actor: &Actor) -> Result<String, StaffError> {
+    reissue(app, actor, staff_id, None).await
+}
+
+async fn reissue(
+    app: &App,
+    actor: &Actor,
+    staff_id: i64,
+    ip: Option<IpAddr>,
+) -> Result<String, StaffError> {
     let now = app.now_us();
     let mut tx = app.db.begin().await?;
     let user = store::staff::user_by_id(&mut *tx, staff_id)
@@ -142,7 +156,7 @@ pub async fn reinvite(
         &mut tx,
         app.now(),
         Event {
-            actor: &who.actor(),
+            actor,
             action: "staff.reinvited",
             target: Some(format!("staff:{staff_id}")),
             outcome: Outcome::Success,

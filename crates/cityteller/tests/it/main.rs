@@ -156,6 +156,50 @@ async fn import_through_the_command(dir: PathBuf, database_url: &str) {
     let (code, out, _) = run(&config, &["ledger", "check"]);
     assert_eq!(code, 0);
     assert!(out.contains("ledger OK"));
+
+    let (code, out, err) = run(
+        &config,
+        &[
+            "staff",
+            "add",
+            "--email",
+            "Ops@City.example",
+            "--role",
+            "administrator",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("added ops@city.example as administrator"),
+        "{out}"
+    );
+    assert!(out.contains("/enrol/"), "{out}");
+    let (code, _, err) = run(
+        &config,
+        &[
+            "staff",
+            "add",
+            "--email",
+            "ops@city.example",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = run(
+        &config,
+        &[
+            "staff",
+            "add",
+            "--email",
+            "x@city.example",
+            "--role",
+            "boss",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown role"), "{err}");
 }
 
 #[tokio::test]
@@ -306,6 +350,20 @@ async fn the_demo_runs_a_payment_end_to_end() {
     assert!(banner.contains(&format!("Staff:      http://127.0.0.1:{staff}/")));
     assert!(banner.contains("account 1002-3345   ZIP 94110"));
     assert_eq!(banner.matches("   ZIP ").count(), 3, "three demo accounts");
+    assert!(
+        banner.contains("set up the demo administrator (admin@springfield.example)"),
+        "{banner}"
+    );
+    let enrol = banner
+        .lines()
+        .find(|l| l.contains("/enrol/"))
+        .map(str::trim)
+        .unwrap()
+        .to_owned();
+    assert!(
+        enrol.starts_with(&format!("http://127.0.0.1:{staff}/enrol/")),
+        "{enrol}"
+    );
 
     let base = format!("http://127.0.0.1:{public}");
     let c = reqwest::Client::builder()
