@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 fn artifacts_root() -> PathBuf {
-    match std::env::var("CITYTELLER_TEST_ARTIFACTS") {
+    match std::env::var("TEST_ARTIFACTS_DIR") {
         Ok(p) => PathBuf::from(p),
         Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts"),
     }

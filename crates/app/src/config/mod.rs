@@ -170,12 +170,7 @@ impl Config {
         // These name files and secrets, not settings.
         r.apply_env(
             env.iter().cloned(),
-            &[
-                "CITYTELLER_CONFIG",
-                "CITYTELLER_KEYS",
-                "CITYTELLER_LOG",
-                "CITYTELLER_TEST_ARTIFACTS",
-            ],
+            &["CITYTELLER_CONFIG", "CITYTELLER_KEYS", "CITYTELLER_LOG"],
         );
         if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL")
             && !url.trim().is_empty()

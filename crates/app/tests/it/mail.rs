@@ -10,11 +10,11 @@ use crate::harness::{Backend, Options, spawn_with};
 
 db_tests!(receipt_is_delivered_over_smtp);
 
-/// The Python that has aiosmtpd: `CITYTELLER_TEST_PYTHON`, or the project's
+/// The Python that has aiosmtpd: `TEST_PYTHON`, or the project's
 /// CI virtualenv, or `python3`.
 fn python() -> Option<PathBuf> {
     let mut candidates = Vec::new();
-    if let Ok(p) = std::env::var("CITYTELLER_TEST_PYTHON") {
+    if let Ok(p) = std::env::var("TEST_PYTHON") {
         candidates.push(PathBuf::from(p));
     }
     if let Ok(home) = std::env::var("HOME") {
@@ -45,7 +45,7 @@ impl Drop for Smtp {
 
 async fn start_smtp(dir: &Path) -> Option<Smtp> {
     let Some(py) = python() else {
-        let why = "aiosmtpd is not installed (pip install aiosmtpd, or set CITYTELLER_TEST_PYTHON)";
+        let why = "aiosmtpd is not installed (pip install aiosmtpd, or set TEST_PYTHON)";
         if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
             panic!("{why}");
         }

@@ -13,7 +13,7 @@ use sqlx::Connection;
 const BIN: &str = env!("CARGO_BIN_EXE_cityteller");
 
 fn artifacts(name: &str) -> PathBuf {
-    let root = match std::env::var("CITYTELLER_TEST_ARTIFACTS") {
+    let root = match std::env::var("TEST_ARTIFACTS_DIR") {
         Ok(p) => PathBuf::from(p),
         Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts"),
     };
