@@ -21,6 +21,9 @@ pub struct Keys {
     /// first signs, for the sandbox).
     pub webhook_secrets: Vec<SecretString>,
     pub smtp_password: Option<SecretString>,
+    /// Signs audit checkpoints. Optional for key files made before it
+    /// existed; production refuses to start without it.
+    pub audit_signing: Option<ed25519_dalek::SigningKey>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -136,6 +139,11 @@ impl Keys {
         if webhook_secrets.iter().any(|s| s.expose_secret().len() < 16) {
             problems.push("every webhook secret needs at least 16 characters".into());
         }
+        let audit_signing = match table.get("audit_signing_key") {
+            None => None,
+            Some(v) => key32("audit_signing_key", Some(v), &mut problems)
+                .map(|k| ed25519_dalek::SigningKey::from_bytes(k.expose_secret())),
+        };
         let smtp_password = table
             .get("mail")
             .and_then(toml::Value::as_table)
@@ -167,10 +175,18 @@ impl Keys {
                     processor_api_key,
                     webhook_secrets,
                     smtp_password,
+                    audit_signing,
                 })
             }
             _ => Err(invalid(problems.join("; "))),
         }
+    }
+
+    /// The audit checkpoints' public key, base64, for auditors.
+    pub fn audit_public_key(&self) -> Option<String> {
+        self.audit_signing
+            .as_ref()
+            .map(|k| STANDARD.encode(k.verifying_key().to_bytes()))
     }
 
     pub fn cookie_key(&self) -> &[u8] {
@@ -186,6 +202,9 @@ impl Keys {
              # without field_keys the personal data in the database cannot be read.\n\
              cookie_key = \"{}\"\n\
              blind_index_key = \"{}\"\n\
+             # Signs audit-log checkpoints; auditors verify them with the public\n\
+             # key that `cityteller keys public` prints.\n\
+             audit_signing_key = \"{}\"\n\
              field_key_current = \"k1\"\n\n\
              [field_keys]\n\
              k1 = \"{}\"\n\n\
@@ -194,6 +213,7 @@ impl Keys {
              # secret API key and the webhook signing secret(s) here.\n\
              api_key = \"sk_sandbox_{}\"\n\
              webhook_secrets = [\"whsec_{}\"]\n",
+            b(random_bytes()),
             b(random_bytes()),
             b(random_bytes()),
             b(random_bytes()),

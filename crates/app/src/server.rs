@@ -42,7 +42,9 @@ pub fn start(app: App, public: TcpListener, staff: TcpListener) -> std::io::Resu
             }
         }));
     }
-    tasks.push(tokio::spawn(crate::jobs::run_worker(app, rx)));
+    if app.config.jobs_in_process {
+        tasks.push(tokio::spawn(crate::jobs::run_worker(app, rx)));
+    }
     Ok(Running {
         public_addr,
         staff_addr,

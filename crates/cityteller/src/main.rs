@@ -52,6 +52,9 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Prove the audit log has not been altered.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run the sandbox processor (a fake card processor for demos and
     /// tests; refused in production mode).
     Sandbox(demo::SandboxArgs),
@@ -73,6 +76,25 @@ enum ImportCommand {
 enum KeysCommand {
     /// Create a new key file (mode 0600) at the configured path.
     Init,
+    /// Print the public key that verifies audit checkpoints (give it to
+    /// your auditors).
+    Public,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and the signed checkpoints; exit 1 naming the
+    /// first bad event if anything was altered.
+    Verify {
+        /// Where the checkpoint files are (default: audit.checkpoint_dir).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// The checkpoints' public key, base64 (default: from the key file).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Write a signed checkpoint of the chain now.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -206,6 +228,30 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
+        Command::Keys(KeysCommand::Public) => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let keys = Keys::load(&config.keys_file, std::env::var("CITYTELLER_KEYS").ok())?;
+            match keys.audit_public_key() {
+                Some(k) => {
+                    println!("{k}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!("cityteller: the key file has no audit_signing_key");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Audit(cmd) => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            audit_command(config, cmd).await
+        }
         Command::Ledger(LedgerCommand::Check) => {
             let config = match load_config(cli.config.as_deref()) {
                 Ok(c) => c,
@@ -223,6 +269,89 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 println!("{} problem(s)", problems.len());
                 Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+async fn audit_command(config: Config, cmd: AuditCommand) -> Result<ExitCode> {
+    use base64::Engine;
+    let app = App::from_config(config, Arc::new(SystemClock)).await?;
+    match cmd {
+        AuditCommand::Checkpoint => {
+            match app::audit::checkpoint::maybe_write(&app, true).await? {
+                Some(seq) => println!(
+                    "checkpoint written at event {seq} in {}",
+                    app.config.audit.checkpoint_dir.display()
+                ),
+                None => println!("no checkpoint needed (no new events, or no audit_signing_key)"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify {
+            checkpoints,
+            public_key,
+        } => {
+            let key = match public_key {
+                Some(b64) => {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .ok()
+                        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok());
+                    match bytes {
+                        Some(k) => Some(k),
+                        None => {
+                            eprintln!(
+                                "cityteller: --public-key is not an Ed25519 public key in base64"
+                            );
+                            return Ok(ExitCode::from(2));
+                        }
+                    }
+                }
+                None => app.keys.audit_signing.as_ref().map(|k| k.verifying_key()),
+            };
+            let dir = checkpoints.unwrap_or_else(|| app.config.audit.checkpoint_dir.clone());
+            let total = app::store::audit::count(app.db.reader()).await?;
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0));
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{spinner} verifying [{bar:40}] {pos}/{len} events ({per_sec})",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar
+            });
+            let result = app::audit::verify::verify(&app.db, &dir, key.as_ref(), |n| {
+                if let Some(b) = &bar {
+                    b.set_position(n);
+                }
+            })
+            .await;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            match result {
+                Ok(r) => {
+                    let signed = if key.is_some() {
+                        "signed "
+                    } else {
+                        "unverified (no public key) "
+                    };
+                    println!(
+                        "audit log OK: {} events (last {}), {} {signed}checkpoint(s) in {}",
+                        r.events,
+                        r.last_seq,
+                        r.checkpoints,
+                        dir.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e @ app::audit::verify::VerifyError::Store(_)) => Err(e.into()),
+                Err(e) => {
+                    println!("{e}");
+                    Ok(ExitCode::from(1))
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! state machine, fees, the ledger and the file formats. Everything outside
 //! this crate turns its inputs into these types first.
 
+pub mod audit_chain;
 pub mod fees;
 pub mod formats;
 pub mod ledger;

@@ -134,6 +134,23 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How often background jobs look for work.
     pub job_poll_interval: Duration,
+    /// Run the job worker inside `serve` (turn off on web-only nodes when a
+    /// separate node runs the jobs).
+    pub jobs_in_process: bool,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// Signed checkpoints go here, outside the database (mount it from
+    /// write-once storage or another host).
+    pub checkpoint_dir: PathBuf,
+    /// A checkpoint after this many new events…
+    pub checkpoint_events: i64,
+    /// …or this long after the last one, whichever comes first.
+    pub checkpoint_minutes: i64,
+    /// Also write each checkpoint to the log (stdout/syslog).
+    pub checkpoint_log: bool,
 }
 
 /// Every problem found, one per line.
@@ -287,6 +304,14 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
         })
         .unwrap_or(LogFormat::Json);
     let poll_ms = r.integer("jobs.poll_interval_ms", 1000, 10, 60_000);
+    let jobs_in_process = r.boolean("jobs.in_process", true);
+    let checkpoint_default = data_dir.join("checkpoints").display().to_string();
+    let audit = AuditConfig {
+        checkpoint_dir: PathBuf::from(r.string("audit.checkpoint_dir", &checkpoint_default)),
+        checkpoint_events: r.integer("audit.checkpoint_events", 1000, 1, 10_000_000),
+        checkpoint_minutes: r.integer("audit.checkpoint_minutes", 10, 1, 24 * 60),
+        checkpoint_log: r.boolean("audit.checkpoint_log", true),
+    };
 
     if mode == Mode::Production {
         if let Some(u) = &public_base_url
@@ -376,6 +401,8 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
             departments,
             log_format,
             job_poll_interval: Duration::from_millis(poll_ms.unsigned_abs()),
+            jobs_in_process,
+            audit,
         }),
         (Err(errors), ..) => Err(errors),
         // Every `None` above recorded its own error, so `finish` failed.

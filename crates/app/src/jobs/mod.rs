@@ -233,6 +233,11 @@ async fn check_payment(app: &App, payment_id: &str) -> Result<JobOutcome, String
 }
 
 async fn sweep(app: &App) {
+    match crate::audit::checkpoint::maybe_write(app, false).await {
+        Ok(Some(seq)) => tracing::debug!(seq, "audit checkpoint written"),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+    }
     match payments::expire_unopened(app).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(expired = n, "expired payments that were never opened"),

@@ -27,6 +27,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_staff.sql"),
         postgres: include_str!("../../migrations/postgres/0002_staff.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit_chain",
+        sqlite: include_str!("../../migrations/sqlite/0003_audit_chain.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_audit_chain.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -93,6 +99,7 @@ pub(super) async fn run(db: &Db) -> Result<Vec<String>, StoreError> {
         tx.commit().await?;
         applied.push(format!("{:04}_{}", m.version, m.name));
     }
+    super::audit::seal_unchained(db).await?;
     Ok(applied)
 }
 

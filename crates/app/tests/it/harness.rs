@@ -141,6 +141,8 @@ pub struct Options {
     pub public_base_url: Option<String>,
     /// Send e-mail to this SMTP server instead of the outbox folder.
     pub smtp_url: Option<String>,
+    /// Run the background job worker (on by default).
+    pub jobs_in_process: bool,
 }
 
 impl Default for Options {
@@ -153,6 +155,7 @@ impl Default for Options {
             start_sandbox: true,
             public_base_url: None,
             smtp_url: None,
+            jobs_in_process: true,
         }
     }
 }
@@ -322,6 +325,7 @@ request_timeout_seconds = 5
 {mail}
 [jobs]
 poll_interval_ms = 50
+in_process = {jobs_in_process}
 {UTILITIES}
 {extra}
 "#,
@@ -334,6 +338,7 @@ poll_interval_ms = 50
             None => format!("outbox_dir = \"{}\"", dir.join("outbox").display()),
         },
         extra = opts.extra_toml,
+        jobs_in_process = opts.jobs_in_process,
         base_url = opts
             .public_base_url
             .clone()
@@ -424,8 +429,34 @@ impl TestApp {
         .await
     }
 
-    /// Stops the servers; the database guard drops the PostgreSQL database.
-    pub async fn stop(mut self) {
+    /// Stops the servers after checking what must hold after any test: the
+    /// audit chain verifies and the books balance.
+    pub async fn stop(self) {
+        if let Err(e) = app::audit::verify::verify(
+            self.db(),
+            &self.app.config.audit.checkpoint_dir,
+            self.app
+                .keys
+                .audit_signing
+                .as_ref()
+                .map(|k| k.verifying_key())
+                .as_ref(),
+            |_| {},
+        )
+        .await
+        {
+            panic!("audit log does not verify after the test: {e}");
+        }
+        let problems = app::store::ledger::check(self.db().reader()).await.unwrap();
+        assert!(
+            problems.is_empty(),
+            "ledger problems after the test: {problems:?}"
+        );
+        self.stop_unchecked().await;
+    }
+
+    /// Stops without the checks (for tests that damage the data on purpose).
+    pub async fn stop_unchecked(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }

@@ -199,5 +199,7 @@ async fn personal_data_is_not_stored_in_plain_text(b: Backend) {
             assert!(!raw.contains(secret), "{secret} in the database file");
         }
     }
-    t.stop().await;
+    // The pool was closed to read the file: the usual end-of-test checks
+    // cannot run.
+    t.stop_unchecked().await;
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_chain;
 mod bad_input;
 pub mod harness;
 mod headers;

@@ -1,6 +1,11 @@
 //! Every state change and every staff action goes through [`record`], in
 //! the same transaction as the change itself: no change without its event,
-//! no event for a change that rolled back.
+//! no event for a change that rolled back. Events are hash-chained (see
+//! `domain::audit_chain`); [`checkpoint`] signs where the chain stands and
+//! writes it outside the database; [`verify`] walks it all.
+
+pub mod checkpoint;
+pub mod verify;
 
 use std::net::IpAddr;
 
