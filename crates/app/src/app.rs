@@ -26,6 +26,7 @@ pub struct AppInner {
     pub metrics: Metrics,
     /// Argon2id, at most two at a time.
     pub hasher: crate::staff::password::Hasher,
+    pub limiter: crate::web::limits::Limiter,
 }
 
 impl Deref for App {
@@ -45,6 +46,8 @@ pub enum StartError {
     Processor(crate::processor::ProcessorError),
     #[error("cannot set up e-mail: {0}")]
     Mail(String),
+    #[error("refusing to start in production mode: {0}")]
+    Unsafe(String),
 }
 
 impl App {
@@ -65,6 +68,7 @@ impl App {
             clock,
             metrics: Metrics::default(),
             hasher: crate::staff::password::Hasher::new(2),
+            limiter: crate::web::limits::Limiter::default(),
         }))
     }
 
@@ -72,6 +76,12 @@ impl App {
     /// processor, mailer.
     pub async fn from_config(config: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
         let keys = Keys::load(&config.keys_file, std::env::var("CITYTELLER_KEYS").ok())?;
+        if config.mode == crate::config::Mode::Production && keys.audit_signing.is_none() {
+            return Err(StartError::Unsafe(
+                "the key file has no audit_signing_key (audit checkpoints could not be signed)"
+                    .into(),
+            ));
+        }
         let db = Db::connect(&config.database)
             .await
             .map_err(|e| StartError::Database(config.database.redacted(), e))?;

@@ -75,6 +75,7 @@ pub struct Metrics {
     pub webhooks_rejected: Counter,
     pub ledger_entries: Counter,
     pub lookups_failed: Counter,
+    pub rate_limited: Counter,
     pub emails_sent: Counter,
     pub emails_failed: Counter,
     pub jobs_done: Counter,
@@ -144,6 +145,11 @@ impl Metrics {
             "cityteller_lookups_failed_total",
             "Bill look-ups that matched nothing.",
             &[("", &self.lookups_failed)],
+        );
+        counter(
+            "cityteller_rate_limited_total",
+            "Requests refused by a rate limit.",
+            &[("", &self.rate_limited)],
         );
         counter(
             "cityteller_emails_total",

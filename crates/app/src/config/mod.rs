@@ -138,6 +138,17 @@ pub struct Config {
     /// separate node runs the jobs).
     pub jobs_in_process: bool,
     pub audit: AuditConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::web::limits::Cidr>,
+    pub lookup: crate::web::limits::Rule,
+    pub payment: crate::web::limits::Rule,
+    pub sign_in: crate::web::limits::Rule,
+    pub enrol: crate::web::limits::Rule,
 }
 
 #[derive(Debug, Clone)]
@@ -198,11 +209,15 @@ impl Config {
                 "environment variable DATABASE_URL",
             );
         }
-        read_config(r).map_err(ConfigErrors)
+        let log_filter = env
+            .iter()
+            .find(|(k, _)| k == "CITYTELLER_LOG")
+            .map(|(_, v)| v.clone());
+        read_config(r, log_filter).map_err(ConfigErrors)
     }
 }
 
-fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
+fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<String>> {
     let mode = r
         .parsed("mode", Some("development"), |s| match s {
             "development" => Ok(Mode::Development),
@@ -305,6 +320,33 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
         .unwrap_or(LogFormat::Json);
     let poll_ms = r.integer("jobs.poll_interval_ms", 1000, 10, 60_000);
     let jobs_in_process = r.boolean("jobs.in_process", true);
+    let mut trusted_proxies = Vec::new();
+    for (i, p) in r
+        .string_list("limits.trusted_proxies")
+        .into_iter()
+        .enumerate()
+    {
+        match p.parse::<crate::web::limits::Cidr>() {
+            Ok(c) => trusted_proxies.push(c),
+            Err(e) => r.error("limits.trusted_proxies", format!("entry {}: {e}", i + 1)),
+        }
+    }
+    let mut rule = |name: &str, default: i64| crate::web::limits::Rule {
+        per_minute: u32::try_from(r.integer(
+            &format!("limits.{name}_per_minute"),
+            default,
+            1,
+            100_000,
+        ))
+        .unwrap_or(1),
+    };
+    let limits = LimitsConfig {
+        trusted_proxies,
+        lookup: rule("lookup", 20),
+        payment: rule("payment", 10),
+        sign_in: rule("sign_in", 10),
+        enrol: rule("enrol", 10),
+    };
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {
         checkpoint_dir: PathBuf::from(r.string("audit.checkpoint_dir", &checkpoint_default)),
@@ -333,6 +375,23 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
                 "mail.smtp_url",
                 "production mode requires an SMTP server for receipts",
             );
+        }
+        if let Some(u) = &staff_base_url
+            && u.scheme() != "https"
+        {
+            r.error(
+                "staff.base_url",
+                "production mode requires an https:// staff URL (staff passwords and sessions)",
+            );
+        }
+        if let Some(filter) = &log_filter {
+            let f = filter.to_ascii_lowercase();
+            if f.contains("debug") || f.contains("trace") {
+                r.error(
+                    "log",
+                    format!("production mode refuses debug or trace logging (CITYTELLER_LOG={filter}): it can record request data"),
+                );
+            }
         }
         if !keys_file.exists() && std::env::var_os("CITYTELLER_KEYS").is_none() {
             r.error(
@@ -403,6 +462,7 @@ fn read_config(mut r: Reader) -> Result<Config, Vec<String>> {
             job_poll_interval: Duration::from_millis(poll_ms.unsigned_abs()),
             jobs_in_process,
             audit,
+            limits,
         }),
         (Err(errors), ..) => Err(errors),
         // Every `None` above recorded its own error, so `finish` failed.
@@ -501,16 +561,24 @@ fee_income = "4410"
         let text = format!(
             "mode = \"production\"\nunknown_key = 1\n[public]\nlisten = \"nope\"\n{MINIMAL}"
         );
-        let errs = load(&text, &[("CITYTELLER_KEYS_FILE", "/nonexistent/keys.toml")])
-            .unwrap_err()
-            .0;
+        let errs = load(
+            &text,
+            &[
+                ("CITYTELLER_KEYS_FILE", "/nonexistent/keys.toml"),
+                ("CITYTELLER_LOG", "debug"),
+            ],
+        )
+        .unwrap_err()
+        .0;
         let all = errs.join("\n");
         assert!(all.contains("public.listen"), "{all}");
         assert!(all.contains("requires an https:// base URL"), "{all}");
         assert!(all.contains("refuses the sandbox processor"), "{all}");
         assert!(all.contains("requires an SMTP server"), "{all}");
         assert!(all.contains("requires the key file"), "{all}");
+        assert!(all.contains("requires an https:// staff URL"), "{all}");
         assert!(all.contains("unknown_key: unknown setting"), "{all}");
+        assert!(all.contains("refuses debug or trace logging"), "{all}");
         assert!(errs.len() >= 6, "{all}");
     }
 

@@ -193,6 +193,37 @@ impl Reader {
         v
     }
 
+    /// A list of strings: a TOML array, or (from the environment) a
+    /// comma-separated string.
+    pub fn string_list(&mut self, path: &str) -> Vec<String> {
+        match self.lookup(path) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, v) in items.into_iter().enumerate() {
+                    match v {
+                        Value::String(s) => out.push(s),
+                        other => self.error(
+                            path,
+                            format!("item {} should be text, found {}", i + 1, other.type_str()),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Some(other) => {
+                self.error(path, format!("expected a list, found {}", other.type_str()));
+                Vec::new()
+            }
+        }
+    }
+
     /// The keys of a table such as `departments`, in file order.
     pub fn table_keys(&mut self, path: &str) -> Vec<String> {
         match self.lookup(path) {

@@ -5,6 +5,7 @@
 mod assets;
 pub mod error;
 pub mod form;
+pub mod limits;
 pub mod pages;
 mod pay;
 pub mod security;
@@ -12,19 +13,18 @@ pub mod session;
 pub mod staff;
 mod webhooks;
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::App;
+pub use limits::ClientIp;
 use security::HeaderPolicy;
 
 /// Forms are small; nothing a resident sends needs more.
@@ -107,22 +107,4 @@ async fn observe(State(app): State<App>, req: Request, next: Next) -> Response {
         );
     }
     res
-}
-
-/// The client's address as the socket saw it (trusted-proxy handling comes
-/// with rate limiting).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
 }

@@ -327,6 +327,7 @@ request_timeout_seconds = 5
 poll_interval_ms = 50
 in_process = {jobs_in_process}
 {UTILITIES}
+{limits}
 {extra}
 "#,
         dir = dir.display(),
@@ -336,6 +337,13 @@ in_process = {jobs_in_process}
         mail = match &opts.smtp_url {
             Some(u) => format!("smtp_url = \"{u}\""),
             None => format!("outbox_dir = \"{}\"", dir.join("outbox").display()),
+        },
+        // Tests sign in and look up far more often than a person would; the
+        // limits get their own test.
+        limits = if opts.extra_toml.contains("[limits]") {
+            ""
+        } else {
+            "[limits]\nlookup_per_minute = 10000\npayment_per_minute = 10000\nsign_in_per_minute = 10000\nenrol_per_minute = 10000\n"
         },
         extra = opts.extra_toml,
         jobs_in_process = opts.jobs_in_process,

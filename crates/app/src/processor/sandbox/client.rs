@@ -22,7 +22,7 @@ pub struct SandboxProcessor {
     base: Url,
     api_key: SecretString,
     webhook_secrets: Vec<SecretString>,
-    http: reqwest::Client,
+    http: crate::net::Outbound,
 }
 
 impl SandboxProcessor {
@@ -32,11 +32,8 @@ impl SandboxProcessor {
         webhook_secrets: Vec<SecretString>,
         timeout: Duration,
     ) -> Result<Self, ProcessorError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let host = base.host_str().unwrap_or_default().to_owned();
+        let http = crate::net::Outbound::new([host], timeout)
             .map_err(|e| ProcessorError::Unavailable(e.to_string()))?;
         Ok(SandboxProcessor {
             base,
@@ -110,7 +107,8 @@ impl Processor for SandboxProcessor {
         };
         let resp = self
             .http
-            .post(self.url("v1/checkouts")?)
+            .request(reqwest::Method::POST, self.url("v1/checkouts")?)
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
             .bearer_auth(self.api_key.expose_secret())
             .header("Idempotency-Key", &req.idempotency_key)
             .json(&body)
@@ -149,7 +147,11 @@ impl Processor for SandboxProcessor {
         }
         let resp = self
             .http
-            .get(self.url(&format!("v1/checkouts/{processor_ref}"))?)
+            .request(
+                reqwest::Method::GET,
+                self.url(&format!("v1/checkouts/{processor_ref}"))?,
+            )
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
             .bearer_auth(self.api_key.expose_secret())
             .send()
             .await
@@ -166,7 +168,8 @@ impl Processor for SandboxProcessor {
     async fn refund(&self, req: &RefundRequest) -> Result<RefundOutcome, ProcessorError> {
         let resp = self
             .http
-            .post(self.url("v1/refunds")?)
+            .request(reqwest::Method::POST, self.url("v1/refunds")?)
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
             .bearer_auth(self.api_key.expose_secret())
             .header("Idempotency-Key", &req.idempotency_key)
             .json(&CreateRefund {
@@ -204,7 +207,8 @@ impl Processor for SandboxProcessor {
             .append_pair("to", &to.as_second().to_string());
         let resp = self
             .http
-            .get(url)
+            .request(reqwest::Method::GET, url)
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
             .bearer_auth(self.api_key.expose_secret())
             .send()
             .await

@@ -15,6 +15,7 @@ use crate::services::lookup::{LookupError, find_account};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
+use crate::web::limits::{self, Class};
 use crate::web::pages::{Chrome, FieldError, error_for, render_status};
 use crate::web::session::ResidentSession;
 
@@ -92,6 +93,9 @@ pub async fn submit(
     CsrfForm(form): CsrfForm<LookupForm>,
 ) -> Result<Response, WebError> {
     let d = department(&app, &dept)?;
+    if let Err(too_many) = limits::check(&app, ip, Class::Lookup) {
+        return Ok(too_many);
+    }
     let actor = Actor::Resident {
         session_tag: session.tag(&app),
     };

@@ -18,6 +18,7 @@ use crate::store;
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
+use crate::web::limits::{self, Class};
 use crate::web::pages::{Chrome, FieldError, error_for, render_status, sentence};
 use crate::web::session::{Draft, ResidentSession};
 
@@ -142,6 +143,9 @@ pub async fn confirm(
     ClientIp(ip): ClientIp,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<Response, WebError> {
+    if let Err(too_many) = limits::check(&app, ip, Class::Payment) {
+        return Ok(too_many);
+    }
     let data = session.load(&app).await?;
     let Some(draft) = data.draft else {
         // The payment this form belonged to has finished (or the session

@@ -15,6 +15,7 @@ use crate::crypto::totp::TotpSecret;
 use crate::services::staff_auth::{self, EnrolError};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
+use crate::web::limits::{self, Class};
 use crate::web::pages::{Chrome, FieldError, render_status};
 
 #[derive(Template)]
@@ -169,6 +170,9 @@ pub async fn submit(
     Path(token): Path<String>,
     StaffForm(form): StaffForm<EnrolForm>,
 ) -> Result<Response, WebError> {
+    if let Err(too_many) = limits::check(&app, ip, Class::Enrol) {
+        return Ok(too_many);
+    }
     let password = SecretString::from(form.password);
     let confirm = SecretString::from(form.confirm);
     match staff_auth::complete_enrolment(&app, &token, &password, &confirm, &form.code, ip).await {

@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::services::staff_auth::{self, SignInError};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
+use crate::web::limits::{self, Class};
 use crate::web::pages::{Chrome, render_status};
 
 #[derive(Template)]
@@ -108,6 +109,9 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     StaffForm(form): StaffForm<LoginForm>,
 ) -> Result<Response, WebError> {
+    if let Err(too_many) = limits::check(&app, ip, Class::SignIn) {
+        return Ok(too_many);
+    }
     let password = SecretString::from(form.password);
     match staff_auth::sign_in(&app, &form.email, &password, &form.code, ip).await {
         Ok(s) => {
