@@ -201,11 +201,10 @@ pub fn too_many(wait: Duration) -> Response {
     res
 }
 
-/// Checks the limit for `class` for the calling address.
-pub fn check(app: &App, ip: Option<IpAddr>, class: Class) -> Result<(), Response> {
-    let Some(ip) = ip else {
-        return Ok(());
-    };
+/// Checks the limit for `class` for the calling address: `Some(429 page)`
+/// when it is reached.
+pub fn check(app: &App, ip: Option<IpAddr>, class: Class) -> Option<Response> {
+    let ip = ip?;
     let l = &app.config.limits;
     let rule = match class {
         Class::Lookup => l.lookup,
@@ -213,13 +212,10 @@ pub fn check(app: &App, ip: Option<IpAddr>, class: Class) -> Result<(), Response
         Class::SignIn => l.sign_in,
         Class::Enrol => l.enrol,
     };
-    app.limiter
-        .take(class, ip, rule, Instant::now())
-        .map_err(|wait| {
-            app.metrics.rate_limited.inc();
-            tracing::warn!(?class, "rate limit reached");
-            too_many(wait)
-        })
+    let wait = app.limiter.take(class, ip, rule, Instant::now()).err()?;
+    app.metrics.rate_limited.inc();
+    tracing::warn!(?class, "rate limit reached");
+    Some(too_many(wait))
 }
 
 #[cfg(test)]
