@@ -79,6 +79,14 @@ enum KeysCommand {
     /// Print the public key that verifies audit checkpoints (give it to
     /// your auditors).
     Public,
+    /// Add a new field-encryption key, make it current and re-encrypt every
+    /// sealed value with it. Restart `serve` afterwards.
+    Rotate {
+        /// Do not add a key: finish re-encrypting to the current one (after
+        /// an interruption).
+        #[arg(long)]
+        resume: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -244,6 +252,39 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Keys(KeysCommand::Rotate { resume }) => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            if !resume {
+                let id = app::services::key_rotation::add_field_key(&config.keys_file)?;
+                println!(
+                    "added field key {id} to {} and made it current",
+                    config.keys_file.display()
+                );
+            }
+            let app = App::from_config(config, Arc::new(SystemClock)).await?;
+            let total = app::services::key_rotation::remaining(&app).await?;
+            let bar = std::io::stderr()
+                .is_terminal()
+                .then(|| indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0)));
+            let n = app::services::key_rotation::reencrypt(&app, &Actor::cli(), |n| {
+                if let Some(b) = &bar {
+                    b.set_position(n);
+                }
+            })
+            .await?;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            println!(
+                "re-encrypted {n} value(s) with field key {}.",
+                app.keys.fields.current_id()
+            );
+            println!("Restart `cityteller serve` now so it seals new values with the new key.");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit(cmd) => {
             let config = match load_config(cli.config.as_deref()) {

@@ -76,6 +76,14 @@ impl FieldCipher {
         })
     }
 
+    /// The id of the key new values are sealed with.
+    pub fn current_id(&self) -> &str {
+        self.keys
+            .get(self.current)
+            .map(|k| k.id.as_str())
+            .unwrap_or("")
+    }
+
     pub fn seal(&self, plaintext: &str, ctx: &FieldContext<'_>) -> Result<String, FieldError> {
         let key = self
             .keys

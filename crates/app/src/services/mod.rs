@@ -3,6 +3,7 @@
 
 pub mod close;
 pub mod import;
+pub mod key_rotation;
 pub mod lookup;
 pub mod payments;
 pub mod receipts;

@@ -139,7 +139,7 @@ pub async fn insert_enrolment(
     expires_at: i64,
 ) -> Result<(), StoreError> {
     // A new link replaces any earlier one.
-    sqlx::query("UPDATE staff_enrolments SET used_at = $2 WHERE staff_id = $1 AND used_at IS NULL")
+    sqlx::query("UPDATE staff_enrolments SET used_at = $2, pending_totp_enc = NULL WHERE staff_id = $1 AND used_at IS NULL")
         .bind(staff_id)
         .bind(now)
         .execute(&mut *conn)
@@ -205,7 +205,7 @@ pub async fn use_enrolment(
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE staff_enrolments SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+        "UPDATE staff_enrolments SET used_at = $2, pending_totp_enc = NULL WHERE token_hash = $1 AND used_at IS NULL",
     )
     .bind(token_hash)
     .bind(now)

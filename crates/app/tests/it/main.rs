@@ -10,6 +10,7 @@ pub mod harness;
 mod headers;
 mod import;
 mod journey;
+mod keys;
 mod mail;
 pub mod resident;
 mod staff;
