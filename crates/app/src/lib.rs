@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod jobs;
 pub mod keys;
 pub mod mail;
+pub mod monitor;
 pub mod net;
 pub mod processor;
 pub mod server;

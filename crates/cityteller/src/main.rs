@@ -55,6 +55,9 @@ enum Command {
     /// Prove the audit log has not been altered.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Watch the payment pages for unauthorised changes (skimmers).
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
     /// Run the sandbox processor (a fake card processor for demos and
     /// tests; refused in production mode).
     Sandbox(demo::SandboxArgs),
@@ -86,6 +89,39 @@ enum KeysCommand {
         /// an interruption).
         #[arg(long)]
         resume: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MonitorCommand {
+    /// Record the payment pages as they are now, signed with the key file's
+    /// audit key.
+    Baseline {
+        /// The resident site (default: monitor.url from the config).
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// Where to write the baseline (default: monitor.baseline).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The key file (default: keys_file from the config).
+        #[arg(long)]
+        keys_file: Option<PathBuf>,
+    },
+    /// Fetch the pages again and compare; exit 1 listing every difference.
+    /// Runs without a database, e.g. from cron on another host.
+    Check {
+        #[arg(long)]
+        url: Option<url::Url>,
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// The public key (`cityteller keys public`); or use --keys-file.
+        #[arg(long)]
+        public_key: Option<String>,
+        #[arg(long)]
+        keys_file: Option<PathBuf>,
+        /// POST the differences here as JSON.
+        #[arg(long)]
+        alert_webhook: Option<url::Url>,
     },
 }
 
@@ -286,6 +322,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("Restart `cityteller serve` now so it seals new values with the new key.");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Monitor(cmd) => {
+            let config = if cli.config.is_some() || Path::new("cityteller.toml").exists() {
+                match load_config(cli.config.as_deref()) {
+                    Ok(c) => Some(c),
+                    Err(code) => return Ok(code),
+                }
+            } else {
+                None
+            };
+            monitor_command(config, cmd).await
+        }
         Command::Audit(cmd) => {
             let config = match load_config(cli.config.as_deref()) {
                 Ok(c) => c,
@@ -394,6 +441,130 @@ async fn audit_command(config: Config, cmd: AuditCommand) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+    }
+}
+
+fn public_key_from(b64: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+}
+
+fn signing_key(
+    config: Option<&Config>,
+    keys_file: Option<PathBuf>,
+) -> Result<Option<ed25519_dalek::SigningKey>> {
+    let path = match (keys_file, config) {
+        (Some(p), _) => p,
+        (None, Some(c)) => c.keys_file.clone(),
+        (None, None) if std::env::var("CITYTELLER_KEYS").is_ok() => PathBuf::new(),
+        (None, None) => return Ok(None),
+    };
+    Ok(Keys::load(&path, std::env::var("CITYTELLER_KEYS").ok())?.audit_signing)
+}
+
+async fn monitor_command(config: Option<Config>, cmd: MonitorCommand) -> Result<ExitCode> {
+    use app::monitor;
+    let need = |what: &str| {
+        eprintln!("cityteller: give {what} (or run with a configuration file)");
+        ExitCode::from(2)
+    };
+    match cmd {
+        MonitorCommand::Baseline {
+            url,
+            out,
+            keys_file,
+        } => {
+            let Some(url) = url.or_else(|| config.as_ref().map(|c| c.monitor.url.clone())) else {
+                return Ok(need("--url"));
+            };
+            let Some(out) = out.or_else(|| config.as_ref().map(|c| c.monitor.baseline.clone()))
+            else {
+                return Ok(need("--out"));
+            };
+            let Some(key) = signing_key(config.as_ref(), keys_file)? else {
+                return Ok(need("--keys-file with an audit_signing_key"));
+            };
+            let client = monitor::client(&url, None)?;
+            let snap = monitor::snapshot(&client, &url).await?;
+            let (pages, assets) = (snap.pages.len(), snap.assets.len());
+            let baseline = monitor::sign_baseline(&key, &url, snap, jiff::Timestamp::now());
+            std::fs::write(&out, serde_json::to_string_pretty(&baseline)?)?;
+            println!(
+                "baseline of {pages} page(s) and {assets} asset(s) at {url} written to {}",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        MonitorCommand::Check {
+            url,
+            baseline,
+            public_key,
+            keys_file,
+            alert_webhook,
+        } => {
+            let Some(url) = url.or_else(|| config.as_ref().map(|c| c.monitor.url.clone())) else {
+                return Ok(need("--url"));
+            };
+            let Some(path) =
+                baseline.or_else(|| config.as_ref().map(|c| c.monitor.baseline.clone()))
+            else {
+                return Ok(need("--baseline"));
+            };
+            let key = match public_key {
+                Some(b64) => match public_key_from(&b64) {
+                    Some(k) => k,
+                    None => {
+                        eprintln!(
+                            "cityteller: --public-key is not an Ed25519 public key in base64"
+                        );
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+                None => match signing_key(config.as_ref(), keys_file)? {
+                    Some(k) => k.verifying_key(),
+                    None => return Ok(need("--public-key or --keys-file")),
+                },
+            };
+            let alert_webhook = alert_webhook.or_else(|| {
+                config
+                    .as_ref()
+                    .and_then(|c| c.monitor.alert_webhook.clone())
+            });
+            let base = match monitor::load_baseline(&path, &key) {
+                Ok(b) => b,
+                Err(e) => {
+                    println!("ALERT: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let client = monitor::client(&url, alert_webhook.as_ref())?;
+            let changes = monitor::check(&client, &url, &base).await?;
+            if changes.is_empty() {
+                println!(
+                    "payment pages at {url} match the baseline of {} ({} page(s), {} asset(s))",
+                    base.taken_at,
+                    base.snapshot.pages.len(),
+                    base.snapshot.assets.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "ALERT: the payment pages at {url} differ from the baseline of {}:",
+                base.taken_at
+            );
+            for c in &changes {
+                println!("  - {c}");
+            }
+            if let Some(hook) = &alert_webhook {
+                monitor::alert(&client, hook, &url, &changes).await?;
+                println!("alert sent to {hook}");
+            }
+            Ok(ExitCode::from(1))
         }
     }
 }

@@ -139,6 +139,19 @@ pub struct Config {
     pub jobs_in_process: bool,
     pub audit: AuditConfig,
     pub limits: LimitsConfig,
+    pub monitor: MonitorConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// The resident site as the outside world reaches it.
+    pub url: Url,
+    /// The signed baseline (`cityteller monitor baseline`).
+    pub baseline: PathBuf,
+    /// Check this often inside `serve`; 0 turns the scheduled check off.
+    pub interval_minutes: i64,
+    /// Differences are POSTed here as JSON.
+    pub alert_webhook: Option<Url>,
 }
 
 #[derive(Debug, Clone)]
@@ -331,6 +344,28 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
             Err(e) => r.error("limits.trusted_proxies", format!("entry {}: {e}", i + 1)),
         }
     }
+    let monitor_url = r.parsed(
+        "monitor.url",
+        Some(
+            public_base_url
+                .as_ref()
+                .map(Url::as_str)
+                .unwrap_or("http://127.0.0.1:8080/"),
+        ),
+        parse_base_url,
+    );
+    let monitor_baseline = PathBuf::from(r.string(
+        "monitor.baseline",
+        &data_dir.join("monitor-baseline.json").display().to_string(),
+    ));
+    let monitor_interval = r.integer("monitor.interval_minutes", 0, 0, 7 * 24 * 60);
+    let alert_webhook = if r.is_set("monitor.alert_webhook") {
+        r.parsed("monitor.alert_webhook", None, |s| {
+            Url::parse(s).map_err(|e| e.to_string())
+        })
+    } else {
+        None
+    };
     let mut rule = |name: &str, default: i64| crate::web::limits::Rule {
         per_minute: u32::try_from(r.integer(
             &format!("limits.{name}_per_minute"),
@@ -419,6 +454,7 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
         sandbox_listen,
         sandbox_webhook,
         departments,
+        monitor_url,
     ) {
         (
             Ok(()),
@@ -434,6 +470,7 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
             Some(sandbox_listen),
             Some(webhook_url),
             Some(departments),
+            Some(monitor_url),
         ) => Ok(Config {
             mode,
             city_name,
@@ -463,6 +500,12 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
             jobs_in_process,
             audit,
             limits,
+            monitor: MonitorConfig {
+                url: monitor_url,
+                baseline: monitor_baseline,
+                interval_minutes: monitor_interval,
+                alert_webhook,
+            },
         }),
         (Err(errors), ..) => Err(errors),
         // Every `None` above recorded its own error, so `finish` failed.

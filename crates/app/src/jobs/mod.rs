@@ -110,6 +110,7 @@ enum JobOutcome {
 /// Runs queued jobs until `shutdown` turns true.
 pub async fn run_worker(app: App, mut shutdown: watch::Receiver<bool>) {
     let mut next_sweep = 0i64;
+    let mut next_monitor = 0i64;
     loop {
         if *shutdown.borrow() {
             return;
@@ -118,6 +119,11 @@ pub async fn run_worker(app: App, mut shutdown: watch::Receiver<bool>) {
         if now >= next_sweep {
             sweep(&app).await;
             next_sweep = now + MINUTE_US;
+        }
+        let every = app.config.monitor.interval_minutes;
+        if every > 0 && now >= next_monitor {
+            crate::monitor::scheduled(&app).await;
+            next_monitor = now + every * MINUTE_US;
         }
         let worked = match run_one(&app).await {
             Ok(worked) => worked,

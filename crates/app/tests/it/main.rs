@@ -12,6 +12,7 @@ mod import;
 mod journey;
 mod keys;
 mod mail;
+mod monitor;
 pub mod resident;
 mod staff;
 pub mod staff_client;

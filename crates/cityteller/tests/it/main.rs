@@ -476,6 +476,49 @@ async fn the_demo_runs_a_payment_end_to_end() {
     }
     assert_eq!(mails, 1, "one receipt .eml in the outbox");
 
+    // The payment-page monitor, as cron on another host would run it.
+    let keys = dir.join("data/keys.toml");
+    let baseline = dir.join("baseline.json");
+    let site = format!("http://127.0.0.1:{public}/");
+    let out = Command::new(BIN)
+        .args(["monitor", "baseline", "--url", &site, "--out"])
+        .arg(&baseline)
+        .arg("--keys-file")
+        .arg(&keys)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(BIN)
+        .args(["monitor", "check", "--url", &site, "--baseline"])
+        .arg(&baseline)
+        .arg("--keys-file")
+        .arg(&keys)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("match the baseline"), "{text}");
+    let mut edited: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    edited["snapshot"]["assets"]["/static/app.css"] = "200 forged".into();
+    std::fs::write(&baseline, edited.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .args(["monitor", "check", "--url", &site, "--baseline"])
+        .arg(&baseline)
+        .arg("--keys-file")
+        .arg(&keys)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signature does not verify"));
+
     // SIGTERM stops the demo and its sandbox process.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let deadline = Instant::now() + Duration::from_secs(20);
