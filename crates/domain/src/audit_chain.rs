@@ -26,12 +26,12 @@ pub struct ChainEvent {
     pub details: String,
 }
 
-fn put_text(out: &mut Vec<u8>, s: &str) {
+fn put_text(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(&(s.len() as u64).to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(s);
 }
 
-fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+fn put_opt(out: &mut Vec<u8>, s: Option<&[u8]>) {
     match s {
         Some(s) => {
             out.push(1);
@@ -41,25 +41,62 @@ fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-pub fn canonical(e: &ChainEvent) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + e.actor.len() + e.action.len() + e.details.len());
+/// The same fields, borrowed as the bytes stored (for verifying without
+/// copying or re-validating text).
+#[derive(Debug, Clone, Copy)]
+pub struct ChainParts<'a> {
+    pub at: i64,
+    pub actor: &'a [u8],
+    pub action: &'a [u8],
+    pub target: Option<&'a [u8]>,
+    pub outcome: &'a [u8],
+    pub source_ip: Option<&'a [u8]>,
+    pub details: &'a [u8],
+}
+
+impl ChainEvent {
+    pub fn parts(&self) -> ChainParts<'_> {
+        ChainParts {
+            at: self.at,
+            actor: self.actor.as_bytes(),
+            action: self.action.as_bytes(),
+            target: self.target.as_deref().map(str::as_bytes),
+            outcome: self.outcome.as_bytes(),
+            source_ip: self.source_ip.as_deref().map(str::as_bytes),
+            details: self.details.as_bytes(),
+        }
+    }
+}
+
+/// Appends the canonical encoding of `e` to `out`.
+pub fn write_canonical(out: &mut Vec<u8>, e: &ChainParts<'_>) {
     out.push(VERSION);
     out.extend_from_slice(&e.at.to_be_bytes());
-    put_text(&mut out, &e.actor);
-    put_text(&mut out, &e.action);
-    put_opt(&mut out, e.target.as_deref());
-    put_text(&mut out, &e.outcome);
-    put_opt(&mut out, e.source_ip.as_deref());
-    put_text(&mut out, &e.details);
+    put_text(out, e.actor);
+    put_text(out, e.action);
+    put_opt(out, e.target);
+    put_text(out, e.outcome);
+    put_opt(out, e.source_ip);
+    put_text(out, e.details);
+}
+
+pub fn canonical(e: &ChainEvent) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + e.actor.len() + e.action.len() + e.details.len());
+    write_canonical(&mut out, &e.parts());
     out
+}
+
+/// The hash of canonical bytes following `prev`.
+pub fn link_bytes(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(canonical);
+    h.finalize().into()
 }
 
 /// The hash of `e` following `prev`.
 pub fn link(prev: &[u8; 32], e: &ChainEvent) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(prev);
-    h.update(canonical(e));
-    h.finalize().into()
+    link_bytes(prev, &canonical(e))
 }
 
 /// An event as stored.
@@ -161,13 +198,25 @@ impl Tampering {
     }
 }
 
+/// What the walk needs of a stored event: its place, its stored links,
+/// and the hash recomputed from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub seq: i64,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+    /// `link(prev_hash, event)`, recomputed.
+    pub computed: [u8; 32],
+}
+
 /// Walks stored events in sequence order with one event of look-ahead.
-/// Feed every event with [`Walker::push`], then call [`Walker::finish`].
+/// Feed every event with [`Walker::push`] (or, with the hash already
+/// recomputed, [`Walker::push_link`]), then call [`Walker::finish`].
 pub struct Walker {
     checkpoints: Vec<Checkpoint>,
     next_checkpoint: usize,
     last_good_checkpoint: i64,
-    pending: Option<StoredEvent>,
+    pending: Option<Link>,
     running: [u8; 32],
     before_running: [u8; 32],
     last_seq: i64,
@@ -197,6 +246,16 @@ impl Walker {
     }
 
     pub fn push(&mut self, e: StoredEvent) {
+        let computed = link(&e.prev_hash, &e.event);
+        self.push_link(Link {
+            seq: e.seq,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+            computed,
+        });
+    }
+
+    pub fn push_link(&mut self, e: Link) {
         if self.problem.is_some() {
             return;
         }
@@ -206,7 +265,7 @@ impl Walker {
         self.pending = Some(e);
     }
 
-    fn check(&mut self, e: StoredEvent, next: Option<&StoredEvent>) {
+    fn check(&mut self, e: Link, next: Option<&Link>) {
         if self.problem.is_some() {
             return;
         }
@@ -222,7 +281,7 @@ impl Walker {
             });
             return;
         }
-        if link(&e.prev_hash, &e.event) != e.hash {
+        if e.computed != e.hash {
             self.problem = Some(Tampering::Edited { seq: e.seq });
             return;
         }

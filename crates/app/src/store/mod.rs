@@ -84,6 +84,8 @@ struct DbInner {
     read: AnyPool,
     write: AnyPool,
     label: String,
+    /// The file, for the few bulk paths that read SQLite directly.
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 impl Db {
@@ -130,6 +132,7 @@ impl Db {
                         read,
                         write,
                         label: url.redacted(),
+                        sqlite_path: Some(path.clone()),
                     }),
                 })
             }
@@ -146,6 +149,7 @@ impl Db {
                         read: pool.clone(),
                         write: pool,
                         label: url.redacted(),
+                        sqlite_path: None,
                     }),
                 })
             }
@@ -159,6 +163,11 @@ impl Db {
     /// Where the data lives, without secrets.
     pub fn label(&self) -> &str {
         &self.inner.label
+    }
+
+    /// The SQLite file, when that is the backend.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.inner.sqlite_path.as_deref()
     }
 
     /// For queries that only read.
