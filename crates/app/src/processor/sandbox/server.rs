@@ -124,6 +124,7 @@ impl Sandbox {
         Router::new()
             .route("/", get(index))
             .route("/sandbox.css", get(css))
+            .route("/favicon.svg", get(favicon))
             .route("/v1/checkouts", post(api_create))
             .route("/v1/checkouts/{id}", get(api_get))
             .route("/v1/refunds", post(api_refund))
@@ -545,6 +546,19 @@ async fn css() -> Response {
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         include_str!("../../../static/sandbox.css"),
+    )
+        .into_response()
+}
+
+// Without an icon of its own, a browser asks for /favicon.ico and logs the 404
+// as an error on the page.
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../../static/sandbox-favicon.svg"),
     )
         .into_response()
 }
