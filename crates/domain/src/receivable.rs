@@ -110,7 +110,9 @@ impl ZipCode {
         let five = match s.split_once('-') {
             Some((a, b)) if b.len() == 4 && b.bytes().all(|c| c.is_ascii_digit()) => a,
             Some(_) => return Err(ZipCodeError::Malformed),
-            None if s.len() == 9 => &s[..5],
+            // ZIP+4 without its dash (only digits: slicing by bytes is
+            // then slicing by characters).
+            None if s.len() == 9 && s.bytes().all(|c| c.is_ascii_digit()) => &s[..5],
             None => s,
         };
         if five.len() == 5 && five.bytes().all(|c| c.is_ascii_digit()) {
@@ -272,6 +274,13 @@ mod tests {
         assert_eq!(ZipCode::parse("9411"), Err(ZipCodeError::Malformed));
         assert_eq!(ZipCode::parse("9411O"), Err(ZipCodeError::Malformed));
         assert_eq!(ZipCode::parse("94110-12"), Err(ZipCodeError::Malformed));
+        // Found by the receivables_csv fuzz target: nine bytes that are not
+        // nine characters used to panic.
+        assert_eq!(
+            ZipCode::parse("1234\u{eebae}."),
+            Err(ZipCodeError::Malformed)
+        );
+        assert_eq!(ZipCode::parse("94110abcd"), Err(ZipCodeError::Malformed));
         assert_eq!(
             format!("{:?}", ZipCode::parse("94110").unwrap()),
             "ZipCode(•••••)"
@@ -303,5 +312,22 @@ mod tests {
         assert!(BillReference::parse("bad ref").is_err());
         assert!(DepartmentId::parse("utilities").is_ok());
         assert!(DepartmentId::parse("Utilities").is_err());
+    }
+
+    proptest::proptest! {
+        /// What residents type: any text, never a panic; what is accepted
+        /// reads back the same.
+        #[test]
+        fn any_text_is_parsed_or_refused(s in "\\PC{0,12}|[0-9-]{0,11}") {
+            if let Ok(z) = ZipCode::parse(&s) {
+                proptest::prop_assert_eq!(z.as_str().len(), 5);
+                proptest::prop_assert_eq!(ZipCode::parse(z.as_str()), Ok(z.clone()));
+            }
+            if let Ok(a) = AccountNumber::parse(&s) {
+                proptest::prop_assert_eq!(AccountNumber::parse(a.as_str()), Ok(a.clone()));
+            }
+            let _ = parse_iso_date(&s);
+            let _ = BillPeriod::parse(&s);
+        }
     }
 }
