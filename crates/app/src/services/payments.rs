@@ -27,8 +27,10 @@ use crate::crypto::fields::FieldContext;
 use crate::processor::{
     CheckoutRequest, CheckoutStatus, ProcessorError, WebhookEvent, WebhookKind,
 };
+use crate::store::group::Write;
 use crate::store::payments::{Capture, NewItem, NewPayment, PaymentRow};
 use crate::store::{self, StoreError, Tx};
+use futures_util::future::BoxFuture;
 
 /// What the review page shows.
 #[derive(Debug, Clone)]
@@ -374,50 +376,82 @@ pub async fn apply_status(
     status: &CheckoutStatus,
     source: Source<'_>,
 ) -> Result<Applied, PaymentError> {
-    for _ in 0..3 {
-        let mut tx = app.db.begin().await?;
-        if let Source::Webhook {
+    let webhook = match source {
+        Source::Webhook {
             event_id,
             event_type,
-        } = source
-        {
-            let fresh = store::processor_events::record(
-                &mut tx,
-                app.processor.name(),
-                event_id,
-                event_type,
-                Some(payment_id),
-                app.now_us(),
+        } => Some((event_id.to_owned(), event_type.to_owned())),
+        Source::StatusQuery => None,
+    };
+    for _ in 0..3 {
+        // Through the group committer: under load, many outcomes share one
+        // transaction and one fsync; each is answered once durable.
+        let (job_app, id, status, webhook) = (
+            app.clone(),
+            payment_id.to_owned(),
+            status.clone(),
+            webhook.clone(),
+        );
+        let step = app
+            .db
+            .write(
+                move |tx: &mut Tx| -> BoxFuture<'_, Result<Write<Step>, PaymentError>> {
+                    Box::pin(async move {
+                        let app = &job_app;
+                        let source = match &webhook {
+                            Some((event_id, event_type)) => Source::Webhook {
+                                event_id,
+                                event_type,
+                            },
+                            None => Source::StatusQuery,
+                        };
+                        if let Some((event_id, event_type)) = &webhook {
+                            let fresh = store::processor_events::record(
+                                tx,
+                                app.processor.name(),
+                                event_id,
+                                event_type,
+                                Some(&id),
+                                app.now_us(),
+                            )
+                            .await?;
+                            if !fresh {
+                                return Ok(Write::Rollback(Step::Done(Applied::DuplicateEvent)));
+                            }
+                        }
+                        if app.db.backend() == store::Backend::Postgres {
+                            // Serialise writers of this payment (SQLite's single
+                            // writer already does).
+                            sqlx::query(&format!(
+                                "SELECT id FROM payments WHERE id = $1{}",
+                                store::for_update(app.db.backend())
+                            ))
+                            .bind(&id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(StoreError::from)?;
+                        }
+                        let payment =
+                            store::payments::by_id(&mut **tx, &id)
+                                .await?
+                                .ok_or_else(|| {
+                                    PaymentError::Conflict(format!("unknown payment {id}"))
+                                })?;
+                        Ok(
+                            match apply_in_tx(app, tx, &payment, &status, source).await? {
+                                // Keep the audit event (and the event id) of a refusal.
+                                Step::Refused(why) => Write::Commit(Step::Refused(why)),
+                                Step::Done(applied) => Write::Commit(Step::Done(applied)),
+                                Step::Lost => Write::Rollback(Step::Lost),
+                            },
+                        )
+                    })
+                },
             )
             .await?;
-            if !fresh {
-                tx.rollback().await?;
-                return Ok(Applied::DuplicateEvent);
-            }
-        }
-        if app.db.backend() == store::Backend::Postgres {
-            // Serialise writers of this payment (SQLite's single writer
-            // already does).
-            sqlx::query(&format!(
-                "SELECT id FROM payments WHERE id = $1{}",
-                store::for_update(app.db.backend())
-            ))
-            .bind(payment_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        }
-        let payment = store::payments::by_id(&mut *tx, payment_id)
-            .await?
-            .ok_or_else(|| PaymentError::Conflict(format!("unknown payment {payment_id}")))?;
-        match apply_in_tx(app, &mut tx, &payment, status, source).await? {
-            Step::Refused(why) => {
-                // Keep the audit event (and the event id) of the refusal.
-                tx.commit().await?;
-                return Err(PaymentError::Conflict(why));
-            }
+        match step {
+            Step::Refused(why) => return Err(PaymentError::Conflict(why)),
             Step::Done(applied) => {
-                tx.commit().await?;
                 if let Applied::Changed(s) = applied {
                     match s {
                         PaymentStatus::Succeeded => app.metrics.payments_succeeded.inc(),
@@ -430,7 +464,7 @@ pub async fn apply_status(
             }
             // A concurrent writer moved it between our read and write;
             // read again.
-            Step::Lost => tx.rollback().await?,
+            Step::Lost => {}
         }
     }
     Err(PaymentError::Conflict(format!(

@@ -33,19 +33,35 @@ pub async fn post(
         return Ok(false);
     };
     let entry_id: i64 = col(&row, "id")?;
-    for p in entry.postings() {
-        sqlx::query(
-            "INSERT INTO journal_lines (entry_id, account_code, department, receivable_id, amount_cents)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(entry_id)
-        .bind(p.account.as_str())
-        .bind(&p.department)
-        .bind(p.receivable_id)
-        .bind(p.amount.get())
-        .execute(&mut *conn)
-        .await?;
+    // Every line in one statement (one round trip to the database).
+    let postings = entry.postings();
+    let mut sql = String::from(
+        "INSERT INTO journal_lines (entry_id, account_code, department, receivable_id, amount_cents) VALUES ",
+    );
+    for i in 0..postings.len() {
+        let b = i * 5;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        ));
     }
+    let mut q = sqlx::query(&sql);
+    for p in postings {
+        q = q
+            .bind(entry_id)
+            .bind(p.account.as_str())
+            .bind(&p.department)
+            .bind(p.receivable_id)
+            .bind(p.amount.get());
+    }
+    q.execute(&mut *conn).await?;
     Ok(true)
 }
 

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod close;
 pub mod counters;
 pub mod export;
+pub mod group;
 pub mod jobs;
 pub mod ledger;
 mod migrations;
@@ -86,6 +87,8 @@ struct DbInner {
     label: String,
     /// The file, for the few bulk paths that read SQLite directly.
     sqlite_path: Option<std::path::PathBuf>,
+    /// SQLite's group committer (see [`group`]).
+    committer: Option<group::Committer>,
 }
 
 impl Db {
@@ -126,6 +129,7 @@ impl Db {
                     })
                     .connect_with(opts)
                     .await?;
+                let committer = Some(group::Committer::start(write.clone()));
                 Ok(Db {
                     inner: Arc::new(DbInner {
                         backend: Backend::Sqlite,
@@ -133,6 +137,7 @@ impl Db {
                         write,
                         label: url.redacted(),
                         sqlite_path: Some(path.clone()),
+                        committer,
                     }),
                 })
             }
@@ -150,6 +155,7 @@ impl Db {
                         write: pool,
                         label: url.redacted(),
                         sqlite_path: None,
+                        committer: None,
                     }),
                 })
             }
@@ -184,6 +190,54 @@ impl Db {
             Backend::Postgres => self.inner.write.begin().await?,
         };
         Ok(tx)
+    }
+
+    /// Runs `f` in a write transaction and returns once its writes are
+    /// durable (or undone). On SQLite, jobs arriving together share one
+    /// transaction and one fsync, each in its own savepoint (see
+    /// [`group`]); `f` must only talk to the database, never wait on
+    /// anything else, since the jobs after it wait for it.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'t> FnOnce(
+                &'t mut Tx,
+            )
+                -> futures_util::future::BoxFuture<'t, Result<group::Write<T>, E>>
+            + Send
+            + 'static,
+    {
+        if let Some(c) = &self.inner.committer {
+            return c.submit(f).await;
+        }
+        let mut tx = self.begin().await?;
+        match f(&mut tx).await {
+            Ok(group::Write::Commit(v)) => {
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Ok(group::Write::Rollback(v)) => {
+                tx.rollback().await.map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Transactions and the jobs they carried through [`Db::write`] (SQLite).
+    pub fn group_commit_stats(&self) -> Option<(u64, u64)> {
+        self.inner.committer.as_ref().map(|c| {
+            (
+                c.stats
+                    .transactions
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                c.stats.jobs.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
     }
 
     pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
