@@ -238,7 +238,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     let summary = import_receivables(
         &app,
         dept,
-        csv.as_bytes(),
+        std::io::Cursor::new(csv.into_bytes()),
         "demo-bills.csv",
         &sha,
         &Actor::System("demo"),

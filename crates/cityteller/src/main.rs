@@ -665,8 +665,9 @@ async fn import_file(app: &App, department: &str, file: &Path) -> Result<ExitCod
         None
     };
     let name = file.display().to_string();
-    let result = import_receivables(app, dept, reader, &name, &sha, &Actor::cli(), |n| {
-        if let Some(b) = &bar {
+    let progress = bar.clone();
+    let result = import_receivables(app, dept, reader, &name, &sha, &Actor::cli(), move |n| {
+        if let Some(b) = &progress {
             b.set_position(n);
         }
     })

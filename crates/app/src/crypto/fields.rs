@@ -9,11 +9,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use secrecy::{ExposeSecret, SecretBox};
 
-use super::{hmac_parts, random_bytes};
+use super::{HmacSha256, hmac_parts};
 
 pub struct FieldKey {
     pub id: String,
@@ -46,16 +46,30 @@ pub struct FieldContext<'a> {
 }
 
 impl FieldContext<'_> {
-    fn aad(&self) -> Vec<u8> {
-        hmac_parts(
-            b"cityteller-field-aad",
-            &[
-                self.table.as_bytes(),
-                self.column.as_bytes(),
-                self.row.as_bytes(),
-            ],
-        )
-        .to_vec()
+    /// `HMAC(“cityteller-field-aad”, table ‖ column ‖ row)`, each part
+    /// length-prefixed (as [`hmac_parts`] does); the keyed state is set up
+    /// once.
+    fn aad(&self) -> [u8; 32] {
+        use hmac::Mac;
+        static KEYED: std::sync::OnceLock<Option<HmacSha256>> = std::sync::OnceLock::new();
+        let Some(keyed) =
+            KEYED.get_or_init(|| <HmacSha256 as Mac>::new_from_slice(b"cityteller-field-aad").ok())
+        else {
+            return hmac_parts(
+                b"cityteller-field-aad",
+                &[
+                    self.table.as_bytes(),
+                    self.column.as_bytes(),
+                    self.row.as_bytes(),
+                ],
+            );
+        };
+        let mut mac = keyed.clone();
+        for p in [self.table, self.column, self.row] {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -90,21 +104,24 @@ impl FieldCipher {
             .get(self.current)
             .ok_or(FieldError::NoCurrentKey)?;
         let cipher = XChaCha20Poly1305::new(key.key.expose_secret().into());
-        let nonce_bytes: [u8; 24] = random_bytes();
+        // A random 192-bit nonce from the thread's CSPRNG (ChaCha, seeded
+        // and reseeded from the operating system): no system call per value.
+        let mut nonce_bytes = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce_bytes);
         let aad = ctx.aad();
-        let ct = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce_bytes),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| FieldError::Authentication)?;
-        let mut blob = Vec::with_capacity(24 + ct.len());
+        let mut blob = Vec::with_capacity(24 + plaintext.len() + 16);
         blob.extend_from_slice(&nonce_bytes);
-        blob.extend_from_slice(&ct);
-        Ok(format!("v1.{}.{}", key.id, URL_SAFE_NO_PAD.encode(blob)))
+        blob.extend_from_slice(plaintext.as_bytes());
+        let tag = cipher
+            .encrypt_in_place_detached(XNonce::from_slice(&nonce_bytes), &aad, &mut blob[24..])
+            .map_err(|_| FieldError::Authentication)?;
+        blob.extend_from_slice(&tag);
+        let mut out = String::with_capacity(4 + key.id.len() + blob.len() * 4 / 3 + 4);
+        out.push_str("v1.");
+        out.push_str(&key.id);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&blob, &mut out);
+        Ok(out)
     }
 
     pub fn open(&self, sealed: &str, ctx: &FieldContext<'_>) -> Result<String, FieldError> {
@@ -164,6 +181,24 @@ mod tests {
         column: "holder_name",
         row: "utilities/1001",
     };
+
+    #[test]
+    fn cached_aad_state_matches_hmac_parts() {
+        let expected = hmac_parts(
+            b"cityteller-field-aad",
+            &[
+                CTX.table.as_bytes(),
+                CTX.column.as_bytes(),
+                CTX.row.as_bytes(),
+            ],
+        );
+        assert_eq!(CTX.aad(), expected);
+        let other = FieldContext {
+            row: "utilities/1002",
+            ..CTX
+        };
+        assert_ne!(other.aad(), expected);
+    }
 
     #[test]
     fn round_trip_hides_plaintext() {

@@ -4,6 +4,7 @@
 //! Re-importing the same file changes nothing; a later file with the same
 //! bill reference updates that bill.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use domain::formats::receivables_csv::{ReceivableRow, ReceivablesCsv, RowError};
@@ -14,7 +15,7 @@ use crate::audit::{self, Actor, Event, Outcome};
 use crate::config::Department;
 use crate::crypto::fields::FieldContext;
 use crate::services::lookup::verifier_purpose;
-use crate::store::receivables::{AccountWrite, ImportRun, ReceivableWrite, Upserted};
+use crate::store::receivables::{AccountWrite, ImportRun, ReceivableWrite};
 use crate::store::{self, StoreError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("cannot encrypt personal data: {0}")]
     Crypto(String),
+    #[error("the import was interrupted; nothing was imported")]
+    Interrupted,
 }
 
 /// Problems listed in full; past this many only a count is kept.
@@ -59,7 +62,52 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
     }
 }
 
-pub async fn import_receivables<R: Read, F: FnMut(u64)>(
+/// Rows written per statement: at least this many…
+const CHUNK: usize = 1000;
+/// …and at most this many (7 values a row stay below SQLite's 32,766).
+const MAX_CHUNK: usize = 4000;
+
+/// A valid row with what writing it needs, computed off the async runtime:
+/// the keyed digests and both personal fields sealed for the case that the
+/// account is new or changed (sealing is cheap next to a second pass).
+struct Prepared {
+    row: ReceivableRow,
+    verifier_mac: String,
+    content_mac: String,
+    name_enc: String,
+    address_enc: String,
+    period_start: String,
+    period_end: String,
+    due_date: String,
+}
+
+/// What reading the whole file found.
+#[derive(Default)]
+struct Tally {
+    rows: i64,
+    errors: Vec<RowError>,
+    more: usize,
+}
+
+impl Tally {
+    fn problems(&mut self, problems: Vec<RowError>) {
+        for p in problems {
+            if self.errors.len() < LISTED {
+                self.errors.push(p);
+            } else {
+                self.more += 1;
+            }
+        }
+    }
+}
+
+type Batch = Result<Vec<Prepared>, ImportError>;
+
+/// Imports a department's receivables file in one transaction. The file is
+/// read, checked, digested and encrypted on a blocking thread (the sealing
+/// split over two) while the previous chunk of rows is written, a chunk per
+/// statement.
+pub async fn import_receivables<R, F>(
     app: &App,
     dept: &Department,
     input: R,
@@ -67,27 +115,26 @@ pub async fn import_receivables<R: Read, F: FnMut(u64)>(
     file_sha256: &str,
     actor: &Actor,
     progress: F,
-) -> Result<ImportSummary, ImportError> {
-    let reader = Counting {
-        inner: input,
-        read: 0,
-        progress,
-    };
-    let invalid = |errors: Vec<RowError>, more: usize| ImportError::Invalid {
-        file: file_name.to_owned(),
-        errors,
-        more,
-    };
-    let mut csv = match ReceivablesCsv::new(reader) {
-        Ok(c) => c,
-        Err(errors) => {
-            let e = invalid(errors, 0);
-            record_rejection(app, dept, file_name, file_sha256, actor, &e).await?;
-            return Err(e);
-        }
+) -> Result<ImportSummary, ImportError>
+where
+    R: Read + Send + 'static,
+    F: FnMut(u64) + Send + 'static,
+{
+    let department = dept.id.as_str();
+    let (send, mut batches) = tokio::sync::mpsc::channel::<Batch>(2);
+    let reader = {
+        let app = app.clone();
+        let department = department.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let input = Counting {
+                inner: input,
+                read: 0,
+                progress,
+            };
+            read_file(&app, &department, input, &send)
+        })
     };
     let now = app.now_us();
-    let department = dept.id.as_str();
     let mut tx = app.db.begin().await?;
     let run_id = store::receivables::start_import_run(
         &mut tx,
@@ -101,33 +148,22 @@ pub async fn import_receivables<R: Read, F: FnMut(u64)>(
     )
     .await?;
     let mut summary = ImportSummary::default();
-    let mut errors = Vec::new();
-    let mut more = 0usize;
-    while let Some(row) = csv.next_row() {
-        summary.rows += 1;
-        match row {
-            Err(problems) => {
-                for p in problems {
-                    if errors.len() < LISTED {
-                        errors.push(p);
-                    } else {
-                        more += 1;
-                    }
-                }
-            }
-            // Once the file is known to be bad, keep reading only to
-            // report the rest of its problems.
-            Ok(_) if !errors.is_empty() => {}
-            Ok(row) => match write_row(app, &mut tx, dept, &row, run_id, now).await? {
-                Upserted::Inserted(_) => summary.inserted += 1,
-                Upserted::Updated(_) => summary.updated += 1,
-                Upserted::Unchanged(_) => summary.unchanged += 1,
-            },
-        }
+    while let Some(batch) = batches.recv().await {
+        write_chunk(app, &mut tx, department, &batch?, run_id, now, &mut summary).await?;
     }
-    if !errors.is_empty() {
+    let tally = match reader.await {
+        Ok(t) => t,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => return Err(ImportError::Interrupted),
+    };
+    summary.rows = tally.rows;
+    if !tally.errors.is_empty() {
         tx.rollback().await?;
-        let e = invalid(errors, more);
+        let e = ImportError::Invalid {
+            file: file_name.to_owned(),
+            errors: tally.errors,
+            more: tally.more,
+        };
         record_rejection(app, dept, file_name, file_sha256, actor, &e).await?;
         return Err(e);
     }
@@ -168,87 +204,206 @@ pub async fn import_receivables<R: Read, F: FnMut(u64)>(
     Ok(summary)
 }
 
-async fn write_row(
+/// Reads every row, sending valid ones in chunks until the first problem;
+/// after that it only reads on to list the rest of the file's problems.
+/// Stops early when the writer has gone (it failed).
+fn read_file<R: Read>(
     app: &App,
-    tx: &mut store::Tx,
-    dept: &Department,
-    row: &ReceivableRow,
-    run_id: i64,
-    now: i64,
-) -> Result<Upserted, ImportError> {
-    let department = dept.id.as_str();
-    let number = row.account_number.as_str();
-    let fields = &app.keys.fields;
-    let verifier_mac = fields.blind_index(&verifier_purpose(department), row.verifier_zip.as_str());
-    let content = format!(
-        "{}\u{1f}{}\u{1f}{}",
-        row.verifier_zip.as_str(),
-        row.name.expose(),
-        row.service_address.expose()
-    );
-    let content_mac = fields.blind_index("account-content", &content);
-    let account_id = match store::receivables::account_digest(tx, department, number).await? {
-        Some((id, mac)) if mac == content_mac => id,
-        existing => {
-            let row_key = format!("{department}/{number}");
-            let seal = |column: &str, value: &str| {
-                fields
-                    .seal(
-                        value,
-                        &FieldContext {
-                            table: "service_accounts",
-                            column,
-                            row: &row_key,
-                        },
-                    )
-                    .map_err(|e| ImportError::Crypto(e.to_string()))
-            };
-            let name_enc = seal("holder_name", row.name.expose())?;
-            let address_enc = seal("service_address", row.service_address.expose())?;
-            let write = AccountWrite {
-                department,
-                account_number: number,
-                verifier_mac: &verifier_mac,
-                content_mac: &content_mac,
-                holder_name_enc: &name_enc,
-                service_address_enc: &address_enc,
-            };
-            match existing {
-                Some((id, _)) => {
-                    store::receivables::update_account(tx, id, &write, now).await?;
-                    id
-                }
-                None => store::receivables::insert_account(tx, &write, now).await?,
-            }
+    department: &str,
+    input: R,
+    send: &tokio::sync::mpsc::Sender<Batch>,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut csv = match ReceivablesCsv::new(input) {
+        Ok(c) => c,
+        Err(errors) => {
+            tally.problems(errors);
+            return tally;
         }
     };
-    let period_start = row.period.start().to_string();
-    let period_end = row.period.end().to_string();
-    let due = row.due_date.to_string();
-    let receivable_mac = fields.blind_index(
-        "receivable-content",
-        &format!(
-            "{account_id}\u{1f}{period_start}\u{1f}{period_end}\u{1f}{}\u{1f}{due}",
-            row.amount_due.get()
-        ),
-    );
-    let r = store::receivables::upsert_receivable(
-        tx,
-        &ReceivableWrite {
-            department,
-            service_account_id: account_id,
-            reference: row.reference.as_str(),
-            period_start: &period_start,
-            period_end: &period_end,
-            amount_due: row.amount_due,
-            due_date: &due,
-            content_mac: &receivable_mac,
-            import_run_id: run_id,
-        },
-        now,
-    )
-    .await?;
-    Ok(r)
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while let Some(row) = csv.next_row() {
+        tally.rows += 1;
+        match row {
+            Err(problems) => {
+                tally.problems(problems);
+                chunk.clear();
+            }
+            Ok(_) if !tally.errors.is_empty() => {}
+            Ok(row) => {
+                // A chunk ends between accounts, so an account's rows in a
+                // row are written together and its details once; an account
+                // with thousands of rows still ends one (bind limits).
+                let full = chunk.len() >= CHUNK
+                    && (chunk.len() >= MAX_CHUNK
+                        || chunk.last().is_some_and(|l: &ReceivableRow| {
+                            l.account_number != row.account_number
+                        }));
+                if full {
+                    let rows = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    if send.blocking_send(prepare(app, department, rows)).is_err() {
+                        return tally;
+                    }
+                }
+                chunk.push(row);
+            }
+        }
+    }
+    if tally.errors.is_empty() && !chunk.is_empty() {
+        // A failed send means the writer already has its error.
+        let _ = send.blocking_send(prepare(app, department, chunk));
+    }
+    tally
+}
+
+/// Digests and seals a chunk, half of it on a second thread.
+fn prepare(app: &App, department: &str, mut rows: Vec<ReceivableRow>) -> Batch {
+    let second = rows.split_off(rows.len() / 2);
+    let (first, second) = std::thread::scope(|s| {
+        let other = s.spawn(|| prepare_rows(app, department, second));
+        let first = prepare_rows(app, department, rows);
+        (first, other.join())
+    });
+    let mut first = first?;
+    match second {
+        Ok(second) => first.extend(second?),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+    Ok(first)
+}
+
+fn prepare_rows(app: &App, department: &str, rows: Vec<ReceivableRow>) -> Batch {
+    let fields = &app.keys.fields;
+    let verifier = verifier_purpose(department);
+    let mut row_key = String::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let number = row.account_number.as_str();
+        let verifier_mac = fields.blind_index(&verifier, row.verifier_zip.as_str());
+        let content = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            row.verifier_zip.as_str(),
+            row.name.expose(),
+            row.service_address.expose()
+        );
+        let content_mac = fields.blind_index("account-content", &content);
+        row_key.clear();
+        row_key.push_str(department);
+        row_key.push('/');
+        row_key.push_str(number);
+        let seal = |column: &str, value: &str| {
+            fields
+                .seal(
+                    value,
+                    &FieldContext {
+                        table: "service_accounts",
+                        column,
+                        row: &row_key,
+                    },
+                )
+                .map_err(|e| ImportError::Crypto(e.to_string()))
+        };
+        let name_enc = seal("holder_name", row.name.expose())?;
+        let address_enc = seal("service_address", row.service_address.expose())?;
+        out.push(Prepared {
+            verifier_mac,
+            content_mac,
+            name_enc,
+            address_enc,
+            period_start: row.period.start().to_string(),
+            period_end: row.period.end().to_string(),
+            due_date: row.due_date.to_string(),
+            row,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes a chunk: one look-up and at most one upsert for its accounts, the
+/// same for its bills. Unchanged accounts and bills are not rewritten.
+async fn write_chunk(
+    app: &App,
+    tx: &mut store::Tx,
+    department: &str,
+    chunk: &[Prepared],
+    run_id: i64,
+    now: i64,
+    summary: &mut ImportSummary,
+) -> Result<(), ImportError> {
+    // An account's last row in the chunk carries its current details (the
+    // file is in order; earlier chunks are already written).
+    let mut latest: HashMap<&str, &Prepared> = HashMap::with_capacity(chunk.len());
+    for p in chunk {
+        latest.insert(p.row.account_number.as_str(), p);
+    }
+    let numbers: Vec<&str> = latest.keys().copied().collect();
+    let existing = store::receivables::account_digests(tx, department, &numbers).await?;
+    let mut ids: HashMap<&str, i64> = HashMap::with_capacity(latest.len());
+    let mut accounts = Vec::new();
+    for (number, p) in &latest {
+        match existing.get(*number) {
+            Some((id, mac)) if *mac == p.content_mac => {
+                ids.insert(number, *id);
+            }
+            _ => accounts.push(AccountWrite {
+                account_number: number,
+                verifier_mac: &p.verifier_mac,
+                content_mac: &p.content_mac,
+                holder_name_enc: &p.name_enc,
+                service_address_enc: &p.address_enc,
+            }),
+        }
+    }
+    let written = store::receivables::upsert_accounts(tx, department, &accounts, now).await?;
+    let references: Vec<&str> = chunk.iter().map(|p| p.row.reference.as_str()).collect();
+    let existing = store::receivables::receivable_digests(tx, department, &references).await?;
+    let fields = &app.keys.fields;
+    let mut macs = Vec::with_capacity(chunk.len());
+    for p in chunk {
+        let number = p.row.account_number.as_str();
+        let account_id = match ids.get(number).or_else(|| written.get(number)) {
+            Some(id) => *id,
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "account {number} was written but its id did not come back"
+                ))
+                .into());
+            }
+        };
+        let mac = fields.blind_index(
+            "receivable-content",
+            &format!(
+                "{account_id}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+                p.period_start,
+                p.period_end,
+                p.row.amount_due.get(),
+                p.due_date
+            ),
+        );
+        macs.push((account_id, mac));
+    }
+    let mut bills = Vec::with_capacity(chunk.len());
+    for (p, (account_id, mac)) in chunk.iter().zip(&macs) {
+        match existing.get(p.row.reference.as_str()) {
+            Some(old) if old == mac => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(_) => summary.updated += 1,
+            None => summary.inserted += 1,
+        }
+        bills.push(ReceivableWrite {
+            service_account_id: *account_id,
+            reference: p.row.reference.as_str(),
+            period_start: &p.period_start,
+            period_end: &p.period_end,
+            amount_due: p.row.amount_due,
+            due_date: &p.due_date,
+            content_mac: mac,
+        });
+    }
+    store::receivables::upsert_receivables(tx, department, run_id, &bills, now).await?;
+    Ok(())
 }
 
 /// A refused file is an event too (it may be the first sign of a broken

@@ -2,6 +2,8 @@
 //! never stored: it is the amount due minus what the ledger has credited to
 //! it.
 
+use std::collections::HashMap;
+
 use domain::Cents;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor};
@@ -57,95 +59,119 @@ pub async fn account_by_id<'e, E: Executor<'e, Database = Any>>(
     row.as_ref().map(account_from).transpose()
 }
 
-/// What an import writes for one account.
+/// What an import writes for one account of its department.
 pub struct AccountWrite<'a> {
-    pub department: &'a str,
     pub account_number: &'a str,
     pub verifier_mac: &'a str,
     /// Keyed digest of the plaintext fields: equal means nothing changed,
-    /// so unchanged rows are not re-encrypted and rewritten.
+    /// so unchanged rows are not rewritten.
     pub content_mac: &'a str,
     pub holder_name_enc: &'a str,
     pub service_address_enc: &'a str,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upserted {
-    Inserted(i64),
-    Updated(i64),
-    Unchanged(i64),
-}
-
-impl Upserted {
-    pub fn id(self) -> i64 {
-        match self {
-            Upserted::Inserted(id) | Upserted::Updated(id) | Upserted::Unchanged(id) => id,
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 7);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
         }
+        s.push('$');
+        s.push_str(&(first + i).to_string());
     }
+    s
 }
 
-/// Looks up the existing row's id and content digest.
-pub async fn account_digest(
+/// `($a, $b, …), (…)`: `rows` tuples of `width` fresh placeholders from
+/// `$first`, each tuple followed by the shared `tail` (e.g. `$1, $2`).
+fn value_rows(first: usize, rows: usize, width: usize, tail: &str) -> String {
+    let mut s = String::with_capacity(rows * (width * 8 + tail.len() + 6));
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(",\n");
+        }
+        s.push('(');
+        s.push_str(&placeholders(first + r * width, width));
+        s.push_str(", ");
+        s.push_str(tail);
+        s.push(')');
+    }
+    s
+}
+
+/// The id and content digest of each of these accounts that exists,
+/// by account number.
+pub async fn account_digests(
     conn: &mut Conn,
     department: &str,
-    account_number: &str,
-) -> Result<Option<(i64, String)>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id, content_mac FROM service_accounts WHERE department = $1 AND account_number = $2",
-    )
-    .bind(department)
-    .bind(account_number)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| Ok((col(&r, "id")?, col(&r, "content_mac")?)))
-        .transpose()
+    numbers: &[&str],
+) -> Result<HashMap<String, (i64, String)>, StoreError> {
+    let mut found = HashMap::with_capacity(numbers.len());
+    if numbers.is_empty() {
+        return Ok(found);
+    }
+    let sql = format!(
+        "SELECT id, account_number, content_mac FROM service_accounts
+         WHERE department = $1 AND account_number IN ({})",
+        placeholders(2, numbers.len())
+    );
+    let mut q = sqlx::query(&sql).bind(department);
+    for n in numbers {
+        q = q.bind(*n);
+    }
+    for row in q.fetch_all(&mut *conn).await? {
+        found.insert(
+            col(&row, "account_number")?,
+            (col(&row, "id")?, col(&row, "content_mac")?),
+        );
+    }
+    Ok(found)
 }
 
-pub async fn insert_account(
+/// Inserts these accounts or overwrites them where they exist, in one
+/// statement; returns each one's id by account number. Account numbers must
+/// be distinct.
+pub async fn upsert_accounts(
     conn: &mut Conn,
-    a: &AccountWrite<'_>,
+    department: &str,
+    accounts: &[AccountWrite<'_>],
     now: i64,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO service_accounts (department, account_number, verifier_mac, holder_name_enc,
-             service_address_enc, content_mac, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-    )
-    .bind(a.department)
-    .bind(a.account_number)
-    .bind(a.verifier_mac)
-    .bind(a.holder_name_enc)
-    .bind(a.service_address_enc)
-    .bind(a.content_mac)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    col(&row, "id")
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut ids = HashMap::with_capacity(accounts.len());
+    if accounts.is_empty() {
+        return Ok(ids);
+    }
+    let sql = format!(
+        "INSERT INTO service_accounts (account_number, verifier_mac, holder_name_enc,
+             service_address_enc, content_mac, department, created_at, updated_at)
+         VALUES {}
+         ON CONFLICT (department, account_number) DO UPDATE SET
+             verifier_mac = excluded.verifier_mac,
+             holder_name_enc = excluded.holder_name_enc,
+             service_address_enc = excluded.service_address_enc,
+             content_mac = excluded.content_mac,
+             updated_at = excluded.updated_at
+         RETURNING id, account_number",
+        value_rows(3, accounts.len(), 5, "$1, $2, $2")
+    );
+    let mut q = sqlx::query(&sql).bind(department).bind(now);
+    for a in accounts {
+        q = q
+            .bind(a.account_number)
+            .bind(a.verifier_mac)
+            .bind(a.holder_name_enc)
+            .bind(a.service_address_enc)
+            .bind(a.content_mac);
+    }
+    for row in q.fetch_all(&mut *conn).await? {
+        ids.insert(col(&row, "account_number")?, col(&row, "id")?);
+    }
+    Ok(ids)
 }
 
-pub async fn update_account(
-    conn: &mut Conn,
-    id: i64,
-    a: &AccountWrite<'_>,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE service_accounts SET verifier_mac = $2, holder_name_enc = $3,
-             service_address_enc = $4, content_mac = $5, updated_at = $6 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(a.verifier_mac)
-    .bind(a.holder_name_enc)
-    .bind(a.service_address_enc)
-    .bind(a.content_mac)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
+/// What an import writes for one bill of its department.
 pub struct ReceivableWrite<'a> {
-    pub department: &'a str,
     pub service_account_id: i64,
     pub reference: &'a str,
     pub period_start: &'a str,
@@ -153,66 +179,77 @@ pub struct ReceivableWrite<'a> {
     pub amount_due: Cents,
     pub due_date: &'a str,
     pub content_mac: &'a str,
-    pub import_run_id: i64,
 }
 
-/// Inserts a bill, updates it when the billing system sent new figures, or
-/// leaves it alone when nothing changed.
-pub async fn upsert_receivable(
+/// The content digest of each of these bills that exists, by reference.
+pub async fn receivable_digests(
     conn: &mut Conn,
-    r: &ReceivableWrite<'_>,
-    now: i64,
-) -> Result<Upserted, StoreError> {
-    let existing = sqlx::query(
-        "SELECT id, content_mac FROM receivables WHERE department = $1 AND reference = $2",
-    )
-    .bind(r.department)
-    .bind(r.reference)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = existing {
-        let id: i64 = col(&row, "id")?;
-        let mac: String = col(&row, "content_mac")?;
-        if mac == r.content_mac {
-            return Ok(Upserted::Unchanged(id));
-        }
-        sqlx::query(
-            "UPDATE receivables SET service_account_id = $2, period_start = $3, period_end = $4,
-                 amount_due_cents = $5, due_date = $6, content_mac = $7, import_run_id = $8,
-                 updated_at = $9
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(r.service_account_id)
-        .bind(r.period_start)
-        .bind(r.period_end)
-        .bind(r.amount_due.get())
-        .bind(r.due_date)
-        .bind(r.content_mac)
-        .bind(r.import_run_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        return Ok(Upserted::Updated(id));
+    department: &str,
+    references: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut found = HashMap::with_capacity(references.len());
+    if references.is_empty() {
+        return Ok(found);
     }
-    let row = sqlx::query(
-        "INSERT INTO receivables (department, service_account_id, reference, period_start,
-             period_end, amount_due_cents, due_date, content_mac, import_run_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-    )
-    .bind(r.department)
-    .bind(r.service_account_id)
-    .bind(r.reference)
-    .bind(r.period_start)
-    .bind(r.period_end)
-    .bind(r.amount_due.get())
-    .bind(r.due_date)
-    .bind(r.content_mac)
-    .bind(r.import_run_id)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Upserted::Inserted(col(&row, "id")?))
+    let sql = format!(
+        "SELECT reference, content_mac FROM receivables
+         WHERE department = $1 AND reference IN ({})",
+        placeholders(2, references.len())
+    );
+    let mut q = sqlx::query(&sql).bind(department);
+    for r in references {
+        q = q.bind(*r);
+    }
+    for row in q.fetch_all(&mut *conn).await? {
+        found.insert(col(&row, "reference")?, col(&row, "content_mac")?);
+    }
+    Ok(found)
+}
+
+/// Inserts these bills or updates them with the billing system's new
+/// figures where they exist, in one statement. References must be distinct.
+pub async fn upsert_receivables(
+    conn: &mut Conn,
+    department: &str,
+    import_run_id: i64,
+    bills: &[ReceivableWrite<'_>],
+    now: i64,
+) -> Result<(), StoreError> {
+    if bills.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO receivables (service_account_id, reference, period_start, period_end,
+             amount_due_cents, due_date, content_mac, department, import_run_id, created_at,
+             updated_at)
+         VALUES {}
+         ON CONFLICT (department, reference) DO UPDATE SET
+             service_account_id = excluded.service_account_id,
+             period_start = excluded.period_start,
+             period_end = excluded.period_end,
+             amount_due_cents = excluded.amount_due_cents,
+             due_date = excluded.due_date,
+             content_mac = excluded.content_mac,
+             import_run_id = excluded.import_run_id,
+             updated_at = excluded.updated_at",
+        value_rows(4, bills.len(), 7, "$1, $2, $3, $3")
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(department)
+        .bind(import_run_id)
+        .bind(now);
+    for b in bills {
+        q = q
+            .bind(b.service_account_id)
+            .bind(b.reference)
+            .bind(b.period_start)
+            .bind(b.period_end)
+            .bind(b.amount_due.get())
+            .bind(b.due_date)
+            .bind(b.content_mac);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// A bill with what has been paid on it and what is reserved by payments

@@ -428,7 +428,7 @@ impl TestApp {
         app::services::import::import_receivables(
             &self.app,
             dept,
-            csv.as_bytes(),
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
             "bills.csv",
             &app::crypto::sha256_hex(csv.as_bytes()),
             &app::audit::Actor::System("test"),

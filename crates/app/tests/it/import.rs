@@ -10,6 +10,7 @@ db_tests!(
     import_is_idempotent_and_updates_by_reference,
     a_bad_file_imports_nothing_and_says_where,
     personal_data_is_not_stored_in_plain_text,
+    a_large_file_is_written_in_chunks_all_or_nothing,
 );
 
 fn no_bills() -> Options {
@@ -113,7 +114,7 @@ async fn a_bad_file_imports_nothing_and_says_where(b: Backend) {
     let err = app::services::import::import_receivables(
         &t.app,
         dept,
-        &bad[..],
+        std::io::Cursor::new(bad.clone()),
         "bad.csv",
         "sha",
         &app::audit::Actor::System("test"),
@@ -202,4 +203,111 @@ async fn personal_data_is_not_stored_in_plain_text(b: Backend) {
     // The pool was closed to read the file: the usual end-of-test checks
     // cannot run.
     t.stop_unchecked().await;
+}
+
+/// `n` bills, three per account; an account's last row carries a new name.
+fn many_bills(n: usize, cents: impl Fn(usize) -> u64, broken_line: Option<usize>) -> String {
+    let mut csv = String::from(HEADER);
+    for i in 0..n {
+        let account = format!("7{:03}-{:04}", i / 3 / 10_000, (i / 3) % 10_000);
+        let name = if i % 3 == 2 { "Ana New" } else { "Ana Old" };
+        let c = cents(i);
+        let amount = if broken_line == Some(i + 2) {
+            "ten dollars".to_owned()
+        } else {
+            format!("{}.{:02}", c / 100, c % 100)
+        };
+        csv.push_str(&format!(
+            "{account},94110,{name},{} Oak St,2026-10-01/2026-10-31,{amount},2026-12-18,R-{i}\n",
+            i / 3 + 1
+        ));
+    }
+    csv
+}
+
+async fn a_large_file_is_written_in_chunks_all_or_nothing(b: Backend) {
+    let t = spawn_with(b, no_bills()).await;
+    let n = 2_500;
+    // A problem on line 2,400 (in the third chunk) undoes the two chunks
+    // already written.
+    let err = t
+        .import(&many_bills(n, |i| 1_000 + i as u64, Some(2_400)))
+        .await
+        .unwrap_err();
+    let ImportError::Invalid { errors, more, .. } = err else {
+        panic!("expected a list of problems, got {err}");
+    };
+    assert_eq!((errors.len(), more), (1, 0), "{errors:?}");
+    assert_eq!(errors[0].line, 2_400, "{errors:?}");
+    for table in ["receivables", "service_accounts", "import_runs"] {
+        assert_eq!(
+            t.count(&format!("SELECT COUNT(*) FROM {table}")).await,
+            0,
+            "{table} after a refused file"
+        );
+    }
+
+    let good = many_bills(n, |i| 1_000 + i as u64, None);
+    let first = t.import(&good).await.unwrap();
+    assert_eq!(
+        first,
+        ImportSummary {
+            rows: 2_500,
+            inserted: 2_500,
+            updated: 0,
+            unchanged: 0
+        }
+    );
+    assert_eq!(t.count("SELECT COUNT(*) FROM service_accounts").await, 834);
+    let expected: u64 = (0..n).map(|i| 1_000 + i as u64).sum();
+    assert_eq!(
+        t.count("SELECT CAST(SUM(amount_due_cents) AS BIGINT) FROM receivables")
+            .await,
+        expected as i64
+    );
+    // Account 333 has rows 999-1001, across the 1,000-row mark: the last
+    // row's name is what is stored, sealed to its row.
+    let sealed: String = sqlx::query_scalar(
+        "SELECT holder_name_enc FROM service_accounts WHERE account_number = '70000333'",
+    )
+    .fetch_one(t.db().reader())
+    .await
+    .unwrap();
+    let ctx = app::crypto::fields::FieldContext {
+        table: "service_accounts",
+        column: "holder_name",
+        row: "utilities/70000333",
+    };
+    assert_eq!(t.app.keys.fields.open(&sealed, &ctx).unwrap(), "Ana New");
+    // Every bill belongs to the account its row names.
+    assert_eq!(
+        t.count(
+            "SELECT COUNT(*) FROM receivables r JOIN service_accounts a
+               ON a.id = r.service_account_id
+             WHERE CAST(substr(r.reference, 3) AS INTEGER) / 3
+                 = CAST(substr(a.account_number, 5) AS INTEGER)"
+        )
+        .await,
+        2_500
+    );
+
+    const ACCOUNTS_STAMP: &str = "SELECT CAST(SUM(updated_at) AS BIGINT) FROM service_accounts";
+    let stamp = t.count(ACCOUNTS_STAMP).await;
+    let again = t.import(&good).await.unwrap();
+    assert_eq!(
+        (again.inserted, again.updated, again.unchanged),
+        (0, 0, 2_500)
+    );
+    assert_eq!(t.count(ACCOUNTS_STAMP).await, stamp, "accounts rewritten");
+
+    // The billing system corrects the last 500 bills.
+    let corrected = many_bills(n, |i| if i >= 2_000 { 5 } else { 1_000 + i as u64 }, None);
+    let third = t.import(&corrected).await.unwrap();
+    assert_eq!(
+        (third.inserted, third.updated, third.unchanged),
+        (0, 500, 2_000)
+    );
+    assert_eq!(t.balance("R-2499").await, 5);
+    assert_eq!(t.balance("R-1999").await, 2_999);
+    t.stop().await;
 }
