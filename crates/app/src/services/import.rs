@@ -64,8 +64,9 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
 
 /// Rows written per statement: at least this many…
 const CHUNK: usize = 1000;
-/// …and at most this many (7 values a row stay below SQLite's 32,766).
-const MAX_CHUNK: usize = 4000;
+/// …and at most this many (11 values a bill stay below SQLite's limit of
+/// 32,766 in one statement).
+const MAX_CHUNK: usize = 2500;
 
 /// A valid row with what writing it needs, computed off the async runtime:
 /// the keyed digests and both personal fields sealed for the case that the
@@ -79,6 +80,9 @@ struct Prepared {
     period_start: String,
     period_end: String,
     due_date: String,
+    /// Keyed digest of the bill's figures and account: equal means the
+    /// billing system sent nothing new.
+    bill_mac: String,
 }
 
 /// What reading the whole file found.
@@ -121,7 +125,7 @@ where
     F: FnMut(u64) + Send + 'static,
 {
     let department = dept.id.as_str();
-    let (send, mut batches) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (send, batches) = tokio::sync::mpsc::channel::<Batch>(2);
     let reader = {
         let app = app.clone();
         let department = department.to_owned();
@@ -134,8 +138,25 @@ where
             read_file(&app, &department, input, &send)
         })
     };
+    let result = write_all(app, dept, batches, reader, file_name, file_sha256, actor).await;
+    app.db.end_bulk().await;
+    result
+}
+
+/// Writes what the reader sends in one transaction, commits it when the
+/// whole file was good and rolls it back otherwise.
+async fn write_all(
+    app: &App,
+    dept: &Department,
+    mut batches: tokio::sync::mpsc::Receiver<Batch>,
+    reader: tokio::task::JoinHandle<Tally>,
+    file_name: &str,
+    file_sha256: &str,
+    actor: &Actor,
+) -> Result<ImportSummary, ImportError> {
+    let department = dept.id.as_str();
     let now = app.now_us();
-    let mut tx = app.db.begin().await?;
+    let mut tx = app.db.begin_bulk().await?;
     let run_id = store::receivables::start_import_run(
         &mut tx,
         &ImportRun {
@@ -149,7 +170,7 @@ where
     .await?;
     let mut summary = ImportSummary::default();
     while let Some(batch) = batches.recv().await {
-        write_chunk(app, &mut tx, department, &batch?, run_id, now, &mut summary).await?;
+        write_chunk(&mut tx, department, &batch?, run_id, now, &mut summary).await?;
     }
     let tally = match reader.await {
         Ok(t) => t,
@@ -305,14 +326,25 @@ fn prepare_rows(app: &App, department: &str, rows: Vec<ReceivableRow>) -> Batch 
         };
         let name_enc = seal("holder_name", row.name.expose())?;
         let address_enc = seal("service_address", row.service_address.expose())?;
+        let period_start = row.period.start().to_string();
+        let period_end = row.period.end().to_string();
+        let due_date = row.due_date.to_string();
+        let bill_mac = fields.blind_index(
+            "receivable-content",
+            &format!(
+                "{row_key}\u{1f}{period_start}\u{1f}{period_end}\u{1f}{}\u{1f}{due_date}",
+                row.amount_due.get()
+            ),
+        );
         out.push(Prepared {
             verifier_mac,
             content_mac,
             name_enc,
             address_enc,
-            period_start: row.period.start().to_string(),
-            period_end: row.period.end().to_string(),
-            due_date: row.due_date.to_string(),
+            period_start,
+            period_end,
+            due_date,
+            bill_mac,
             row,
         });
     }
@@ -322,7 +354,6 @@ fn prepare_rows(app: &App, department: &str, rows: Vec<ReceivableRow>) -> Batch 
 /// Writes a chunk: one look-up and at most one upsert for its accounts, the
 /// same for its bills. Unchanged accounts and bills are not rewritten.
 async fn write_chunk(
-    app: &App,
     tx: &mut store::Tx,
     department: &str,
     chunk: &[Prepared],
@@ -357,35 +388,17 @@ async fn write_chunk(
     let written = store::receivables::upsert_accounts(tx, department, &accounts, now).await?;
     let references: Vec<&str> = chunk.iter().map(|p| p.row.reference.as_str()).collect();
     let existing = store::receivables::receivable_digests(tx, department, &references).await?;
-    let fields = &app.keys.fields;
-    let mut macs = Vec::with_capacity(chunk.len());
+    let mut bills = Vec::with_capacity(chunk.len());
     for p in chunk {
         let number = p.row.account_number.as_str();
-        let account_id = match ids.get(number).or_else(|| written.get(number)) {
-            Some(id) => *id,
-            None => {
-                return Err(StoreError::Corrupt(format!(
-                    "account {number} was written but its id did not come back"
-                ))
-                .into());
-            }
+        let Some(account_id) = ids.get(number).or_else(|| written.get(number)) else {
+            return Err(StoreError::Corrupt(format!(
+                "account {number} was written but its id did not come back"
+            ))
+            .into());
         };
-        let mac = fields.blind_index(
-            "receivable-content",
-            &format!(
-                "{account_id}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
-                p.period_start,
-                p.period_end,
-                p.row.amount_due.get(),
-                p.due_date
-            ),
-        );
-        macs.push((account_id, mac));
-    }
-    let mut bills = Vec::with_capacity(chunk.len());
-    for (p, (account_id, mac)) in chunk.iter().zip(&macs) {
         match existing.get(p.row.reference.as_str()) {
-            Some(old) if old == mac => {
+            Some(old) if *old == p.bill_mac => {
                 summary.unchanged += 1;
                 continue;
             }
@@ -399,7 +412,7 @@ async fn write_chunk(
             period_end: &p.period_end,
             amount_due: p.row.amount_due,
             due_date: &p.due_date,
-            content_mac: mac,
+            content_mac: &p.bill_mac,
         });
     }
     store::receivables::upsert_receivables(tx, department, run_id, &bills, now).await?;

@@ -228,6 +228,31 @@ impl Db {
         }
     }
 
+    /// A write transaction for a bulk load. On SQLite the writer's page
+    /// cache grows from SQLite's default 2 MiB to 64 MiB for it, so a large
+    /// load does not spill pages to the WAL before its commit; call
+    /// [`Db::end_bulk`] when the transaction is over, whatever its outcome.
+    pub async fn begin_bulk(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.begin().await?;
+        if self.inner.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA cache_size = -65536")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Puts the writer's page cache back after [`Db::begin_bulk`].
+    pub async fn end_bulk(&self) {
+        if self.inner.backend == Backend::Sqlite
+            && let Err(e) = sqlx::query("PRAGMA cache_size = -2000")
+                .execute(&self.inner.write)
+                .await
+        {
+            tracing::warn!(error = %e, "cannot shrink the writer's page cache after a bulk load");
+        }
+    }
+
     /// Transactions and the jobs they carried through [`Db::write`] (SQLite).
     pub fn group_commit_stats(&self) -> Option<(u64, u64)> {
         self.inner.committer.as_ref().map(|c| {

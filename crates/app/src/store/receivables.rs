@@ -70,34 +70,53 @@ pub struct AccountWrite<'a> {
     pub service_address_enc: &'a str,
 }
 
-/// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    let mut s = String::with_capacity(n * 7);
-    for i in 0..n {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        s.push('$');
-        s.push_str(&(first + i).to_string());
-    }
-    s
+/// Numbered placeholders for PostgreSQL; anonymous `?` for SQLite, whose
+/// look-up of a numbered parameter's name is linear in the number of
+/// parameters (sqlx asks for every one: quadratic in a long statement).
+struct Placeholders {
+    sqlite: bool,
+    next: usize,
 }
 
-/// `($a, $b, …), (…)`: `rows` tuples of `width` fresh placeholders from
-/// `$first`, each tuple followed by the shared `tail` (e.g. `$1, $2`).
-fn value_rows(first: usize, rows: usize, width: usize, tail: &str) -> String {
-    let mut s = String::with_capacity(rows * (width * 8 + tail.len() + 6));
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(",\n");
+impl Placeholders {
+    fn for_conn(conn: &Conn) -> Self {
+        Placeholders {
+            sqlite: conn.backend_name().eq_ignore_ascii_case("sqlite"),
+            next: 1,
         }
-        s.push('(');
-        s.push_str(&placeholders(first + r * width, width));
-        s.push_str(", ");
-        s.push_str(tail);
-        s.push(')');
     }
-    s
+
+    /// `n` placeholders separated by commas.
+    fn list(&mut self, n: usize) -> String {
+        let mut s = String::with_capacity(n * 7);
+        for i in 0..n {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            if self.sqlite {
+                s.push('?');
+            } else {
+                s.push('$');
+                s.push_str(&self.next.to_string());
+            }
+            self.next += 1;
+        }
+        s
+    }
+
+    /// `(…), (…)`: `rows` tuples of `width` placeholders.
+    fn rows(&mut self, rows: usize, width: usize) -> String {
+        let mut s = String::with_capacity(rows * (width * 8 + 4));
+        for r in 0..rows {
+            if r > 0 {
+                s.push_str(",\n");
+            }
+            s.push('(');
+            s.push_str(&self.list(width));
+            s.push(')');
+        }
+        s
+    }
 }
 
 /// The id and content digest of each of these accounts that exists,
@@ -111,10 +130,12 @@ pub async fn account_digests(
     if numbers.is_empty() {
         return Ok(found);
     }
+    let mut p = Placeholders::for_conn(conn);
     let sql = format!(
         "SELECT id, account_number, content_mac FROM service_accounts
-         WHERE department = $1 AND account_number IN ({})",
-        placeholders(2, numbers.len())
+         WHERE department = {} AND account_number IN ({})",
+        p.list(1),
+        p.list(numbers.len())
     );
     let mut q = sqlx::query(&sql).bind(department);
     for n in numbers {
@@ -153,16 +174,19 @@ pub async fn upsert_accounts(
              content_mac = excluded.content_mac,
              updated_at = excluded.updated_at
          RETURNING id, account_number",
-        value_rows(3, accounts.len(), 5, "$1, $2, $2")
+        Placeholders::for_conn(conn).rows(accounts.len(), 8)
     );
-    let mut q = sqlx::query(&sql).bind(department).bind(now);
+    let mut q = sqlx::query(&sql);
     for a in accounts {
         q = q
             .bind(a.account_number)
             .bind(a.verifier_mac)
             .bind(a.holder_name_enc)
             .bind(a.service_address_enc)
-            .bind(a.content_mac);
+            .bind(a.content_mac)
+            .bind(department)
+            .bind(now)
+            .bind(now);
     }
     for row in q.fetch_all(&mut *conn).await? {
         ids.insert(col(&row, "account_number")?, col(&row, "id")?);
@@ -191,10 +215,12 @@ pub async fn receivable_digests(
     if references.is_empty() {
         return Ok(found);
     }
+    let mut p = Placeholders::for_conn(conn);
     let sql = format!(
         "SELECT reference, content_mac FROM receivables
-         WHERE department = $1 AND reference IN ({})",
-        placeholders(2, references.len())
+         WHERE department = {} AND reference IN ({})",
+        p.list(1),
+        p.list(references.len())
     );
     let mut q = sqlx::query(&sql).bind(department);
     for r in references {
@@ -232,12 +258,9 @@ pub async fn upsert_receivables(
              content_mac = excluded.content_mac,
              import_run_id = excluded.import_run_id,
              updated_at = excluded.updated_at",
-        value_rows(4, bills.len(), 7, "$1, $2, $3, $3")
+        Placeholders::for_conn(conn).rows(bills.len(), 11)
     );
-    let mut q = sqlx::query(&sql)
-        .bind(department)
-        .bind(import_run_id)
-        .bind(now);
+    let mut q = sqlx::query(&sql);
     for b in bills {
         q = q
             .bind(b.service_account_id)
@@ -246,7 +269,11 @@ pub async fn upsert_receivables(
             .bind(b.period_end)
             .bind(b.amount_due.get())
             .bind(b.due_date)
-            .bind(b.content_mac);
+            .bind(b.content_mac)
+            .bind(department)
+            .bind(import_run_id)
+            .bind(now)
+            .bind(now);
     }
     q.execute(&mut *conn).await?;
     Ok(())

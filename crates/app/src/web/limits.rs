@@ -143,7 +143,24 @@ pub struct Rule {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// Refused since its last accepted request (logged once, not per
+    /// refusal, so a flood cannot flood the log).
+    refusing: bool,
 }
+
+/// A refused request: how long until the next is accepted, and whether it
+/// is the first refusal since the last accepted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub wait: Duration,
+    pub first: bool,
+}
+
+/// A refused request is answered only after this long: a client that keeps
+/// a thousand connections busy with refused sign-ins gets at most a
+/// thousand answers a second, so the flood cannot take the processors from
+/// everyone else.
+pub const TARPIT: Duration = Duration::from_secs(1);
 
 /// Token buckets per (class, address), in memory: each node limits what
 /// reaches it (the staff sign-in throttle, in the database, is global).
@@ -160,8 +177,8 @@ impl Default for Limiter {
 }
 
 impl Limiter {
-    /// Takes one request; `Err(wait)` when the address must wait.
-    pub fn take(&self, class: Class, ip: IpAddr, rule: Rule, now: Instant) -> Result<(), Duration> {
+    /// Takes one request, or says how long the address must wait.
+    pub fn take(&self, class: Class, ip: IpAddr, rule: Rule, now: Instant) -> Result<(), Refused> {
         let capacity = f64::from(rule.per_minute.max(1));
         let rate = capacity / 60.0;
         let Ok(mut buckets) = self.buckets.lock() else {
@@ -175,14 +192,21 @@ impl Limiter {
         let b = buckets.entry((class, ip)).or_insert(Bucket {
             tokens: capacity,
             at: now,
+            refusing: false,
         });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(capacity);
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
+            b.refusing = false;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(((1.0 - b.tokens) / rate).ceil()))
+            let first = !b.refusing;
+            b.refusing = true;
+            Err(Refused {
+                wait: Duration::from_secs_f64(((1.0 - b.tokens) / rate).ceil()),
+                first,
+            })
         }
     }
 }
@@ -201,9 +225,9 @@ pub fn too_many(wait: Duration) -> Response {
     res
 }
 
-/// Checks the limit for `class` for the calling address: `Some(429 page)`
-/// when it is reached.
-pub fn check(app: &App, ip: Option<IpAddr>, class: Class) -> Option<Response> {
+/// Checks the limit for `class` for the calling address: `Some(429 page)`,
+/// after the [`TARPIT`] delay, when it is reached.
+pub async fn check(app: &App, ip: Option<IpAddr>, class: Class) -> Option<Response> {
     let ip = ip?;
     let l = &app.config.limits;
     let rule = match class {
@@ -212,10 +236,13 @@ pub fn check(app: &App, ip: Option<IpAddr>, class: Class) -> Option<Response> {
         Class::SignIn => l.sign_in,
         Class::Enrol => l.enrol,
     };
-    let wait = app.limiter.take(class, ip, rule, Instant::now()).err()?;
+    let refused = app.limiter.take(class, ip, rule, Instant::now()).err()?;
     app.metrics.rate_limited.inc();
-    tracing::warn!(?class, "rate limit reached");
-    Some(too_many(wait))
+    if refused.first {
+        tracing::warn!(?class, "rate limit reached");
+    }
+    tokio::time::sleep(TARPIT).await;
+    Some(too_many(refused.wait))
 }
 
 #[cfg(test)]
@@ -288,8 +315,16 @@ mod tests {
         for _ in 0..3 {
             assert!(l.take(Class::Lookup, a, rule, t0).is_ok());
         }
-        let wait = l.take(Class::Lookup, a, rule, t0).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(20));
+        let refused = l.take(Class::Lookup, a, rule, t0).unwrap_err();
+        assert_eq!(
+            refused,
+            Refused {
+                wait: Duration::from_secs(20),
+                first: true
+            }
+        );
+        let again = l.take(Class::Lookup, a, rule, t0).unwrap_err();
+        assert!(!again.first, "logged once per run of refusals");
         assert!(
             l.take(Class::Lookup, ip("192.0.2.2"), rule, t0).is_ok(),
             "per address"
@@ -299,6 +334,12 @@ mod tests {
             l.take(Class::Lookup, a, rule, t0 + Duration::from_secs(20))
                 .is_ok(),
             "refilled"
+        );
+        assert!(
+            l.take(Class::Lookup, a, rule, t0 + Duration::from_secs(20))
+                .unwrap_err()
+                .first,
+            "a new run of refusals"
         );
     }
 }

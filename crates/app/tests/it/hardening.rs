@@ -20,8 +20,13 @@ async fn lookups_and_sign_ins_are_rate_limited_per_address(b: Backend) {
     for _ in 0..3 {
         assert_eq!(r.lookup("9999-0000", "94110").await.status, 400);
     }
+    let started = std::time::Instant::now();
     let limited = r.lookup("1002-3345", "94110").await;
     assert_eq!(limited.status, 429, "even the right details wait");
+    assert!(
+        started.elapsed() >= app::web::limits::TARPIT,
+        "a refusal is answered only after the tarpit delay"
+    );
     assert!(limited.body.contains("Too many attempts"));
     assert!(
         limited.headers["retry-after"]

@@ -93,7 +93,7 @@ pub async fn submit(
     CsrfForm(form): CsrfForm<LookupForm>,
 ) -> Result<Response, WebError> {
     let d = department(&app, &dept)?;
-    if let Some(too_many) = limits::check(&app, ip, Class::Lookup) {
+    if let Some(too_many) = limits::check(&app, ip, Class::Lookup).await {
         return Ok(too_many);
     }
     let actor = Actor::Resident {

@@ -143,7 +143,7 @@ pub async fn confirm(
     ClientIp(ip): ClientIp,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    if let Some(too_many) = limits::check(&app, ip, Class::Payment) {
+    if let Some(too_many) = limits::check(&app, ip, Class::Payment).await {
         return Ok(too_many);
     }
     let data = session.load(&app).await?;

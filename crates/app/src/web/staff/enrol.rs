@@ -170,7 +170,7 @@ pub async fn submit(
     Path(token): Path<String>,
     StaffForm(form): StaffForm<EnrolForm>,
 ) -> Result<Response, WebError> {
-    if let Some(too_many) = limits::check(&app, ip, Class::Enrol) {
+    if let Some(too_many) = limits::check(&app, ip, Class::Enrol).await {
         return Ok(too_many);
     }
     let password = SecretString::from(form.password);

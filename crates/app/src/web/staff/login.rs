@@ -109,7 +109,7 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     StaffForm(form): StaffForm<LoginForm>,
 ) -> Result<Response, WebError> {
-    if let Some(too_many) = limits::check(&app, ip, Class::SignIn) {
+    if let Some(too_many) = limits::check(&app, ip, Class::SignIn).await {
         return Ok(too_many);
     }
     let password = SecretString::from(form.password);
