@@ -80,7 +80,7 @@ pub async fn account_summary(
     app: &App,
     account_id: i64,
 ) -> Result<Option<AccountSummary>, StoreError> {
-    let Some(row) = store::receivables::account_by_id(app.db.reader(), account_id).await? else {
+    let Some(row) = store::receivables::account_by_id(&app.db, account_id).await? else {
         return Ok(None);
     };
     let row_key = format!("{}/{}", row.department, row.account_number);

@@ -17,6 +17,7 @@ pub mod close;
 pub mod counters;
 pub mod export;
 pub mod group;
+pub mod inline;
 pub mod jobs;
 pub mod ledger;
 mod migrations;
@@ -177,6 +178,12 @@ impl Db {
     }
 
     /// For queries that only read.
+    /// The SQLite file whose hot reads go through [`inline::read`]; `None`
+    /// on PostgreSQL.
+    pub fn inline_reads(&self) -> Option<&std::path::Path> {
+        self.inner.sqlite_path.as_deref()
+    }
+
     pub fn reader(&self) -> &AnyPool {
         &self.inner.read
     }

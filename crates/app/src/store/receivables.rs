@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use domain::Cents;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Executor};
 
-use super::{Conn, StoreError, col};
+use super::inline::{self, Columns};
+use super::{Conn, Db, StoreError, col};
 
 #[derive(Debug, Clone)]
 pub struct AccountRow {
@@ -20,14 +20,14 @@ pub struct AccountRow {
     pub service_address_enc: String,
 }
 
-fn account_from(row: &AnyRow) -> Result<AccountRow, StoreError> {
+fn account_from(row: &impl Columns) -> Result<AccountRow, StoreError> {
     Ok(AccountRow {
-        id: col(row, "id")?,
-        department: col(row, "department")?,
-        account_number: col(row, "account_number")?,
-        verifier_mac: col(row, "verifier_mac")?,
-        holder_name_enc: col(row, "holder_name_enc")?,
-        service_address_enc: col(row, "service_address_enc")?,
+        id: row.int("id")?,
+        department: row.text("department")?,
+        account_number: row.text("account_number")?,
+        verifier_mac: row.text("verifier_mac")?,
+        holder_name_enc: row.text("holder_name_enc")?,
+        service_address_enc: row.text("service_address_enc")?,
     })
 }
 
@@ -50,12 +50,25 @@ pub async fn find_account<'e, E: Executor<'e, Database = Any>>(
     row.as_ref().map(account_from).transpose()
 }
 
-pub async fn account_by_id<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    id: i64,
-) -> Result<Option<AccountRow>, StoreError> {
-    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM service_accounts WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(ex).await?;
+const ACCOUNT_BY_ID: &str = "SELECT id, department, account_number, verifier_mac, holder_name_enc,
+    service_address_enc FROM service_accounts WHERE id = $1";
+
+/// Read on every bill page: inline on SQLite.
+pub async fn account_by_id(db: &Db, id: i64) -> Result<Option<AccountRow>, StoreError> {
+    if let Some(path) = db.inline_reads() {
+        return inline::read(path, |c| {
+            let mut stmt = c.prepare_cached(ACCOUNT_BY_ID).map_err(inline::sql)?;
+            let mut rows = stmt.query([id]).map_err(inline::sql)?;
+            match rows.next().map_err(inline::sql)? {
+                Some(r) => account_from(r).map(Some),
+                None => Ok(None),
+            }
+        });
+    }
+    let row = sqlx::query(ACCOUNT_BY_ID)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
     row.as_ref().map(account_from).transpose()
 }
 
@@ -323,35 +336,49 @@ const VIEW_SELECT: &str = "SELECT r.id, r.department, r.service_account_id, r.re
                 AND p.expires_at > $2), 0) AS reserved_cents
   FROM receivables r";
 
-fn view_from(row: &AnyRow) -> Result<ReceivableView, StoreError> {
-    let posted: i64 = col(row, "posted_cents")?;
+fn view_from(row: &impl Columns) -> Result<ReceivableView, StoreError> {
     Ok(ReceivableView {
-        id: col(row, "id")?,
-        department: col(row, "department")?,
-        service_account_id: col(row, "service_account_id")?,
-        reference: col(row, "reference")?,
-        period_start: col(row, "period_start")?,
-        period_end: col(row, "period_end")?,
-        amount_due: Cents::new(col(row, "amount_due_cents")?),
-        due_date: col(row, "due_date")?,
-        paid: Cents::new(posted)
+        id: row.int("id")?,
+        department: row.text("department")?,
+        service_account_id: row.int("service_account_id")?,
+        reference: row.text("reference")?,
+        period_start: row.text("period_start")?,
+        period_end: row.text("period_end")?,
+        amount_due: Cents::new(row.int("amount_due_cents")?),
+        due_date: row.text("due_date")?,
+        paid: Cents::new(row.int("posted_cents")?)
             .checked_neg()
             .map_err(|_| StoreError::corrupt("receivable postings overflow"))?,
-        reserved: Cents::new(col(row, "reserved_cents")?),
+        reserved: Cents::new(row.int("reserved_cents")?),
     })
 }
 
-/// Every bill of an account, oldest due date first.
-pub async fn for_account<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
+/// Every bill of an account, oldest due date first. Read on every bill
+/// page: inline on SQLite.
+pub async fn for_account(
+    db: &Db,
     service_account_id: i64,
     now: i64,
 ) -> Result<Vec<ReceivableView>, StoreError> {
     let sql = format!("{VIEW_SELECT} WHERE r.service_account_id = $1 ORDER BY r.due_date, r.id");
+    if let Some(path) = db.inline_reads() {
+        return inline::read(path, |c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(inline::sql)?;
+            // `$2` comes first in the text, so the parameters go by name.
+            let mut rows = stmt
+                .query(rusqlite::named_params! { "$1": service_account_id, "$2": now })
+                .map_err(inline::sql)?;
+            let mut views = Vec::new();
+            while let Some(r) = rows.next().map_err(inline::sql)? {
+                views.push(view_from(r)?);
+            }
+            Ok(views)
+        });
+    }
     let rows = sqlx::query(&sql)
         .bind(service_account_id)
         .bind(now)
-        .fetch_all(ex)
+        .fetch_all(db.reader())
         .await?;
     rows.iter().map(view_from).collect()
 }

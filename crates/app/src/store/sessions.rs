@@ -1,33 +1,43 @@
 //! Server-side sessions. Only a hash of the cookie value is stored, so a
 //! copy of the database does not hold live session ids.
 
-use sqlx::{Any, Executor};
-
-use super::{Conn, StoreError, col};
+use super::inline::{self, Columns};
+use super::{Conn, Db, StoreError};
 
 pub struct SessionRow {
     pub data: String,
     pub created_at: i64,
 }
 
-pub async fn load<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    id_hash: &str,
-    now: i64,
-) -> Result<Option<SessionRow>, StoreError> {
-    let row =
-        sqlx::query("SELECT data, created_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(id_hash)
-            .bind(now)
-            .fetch_optional(ex)
-            .await?;
-    row.map(|r| {
-        Ok(SessionRow {
-            data: col(&r, "data")?,
-            created_at: col(&r, "created_at")?,
-        })
+const LOAD: &str = "SELECT data, created_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
+
+fn session_from(r: &impl Columns) -> Result<SessionRow, StoreError> {
+    Ok(SessionRow {
+        data: r.text("data")?,
+        created_at: r.int("created_at")?,
     })
-    .transpose()
+}
+
+/// Read on every resident request: inline on SQLite.
+pub async fn load(db: &Db, id_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+    if let Some(path) = db.inline_reads() {
+        return inline::read(path, |c| {
+            let mut stmt = c.prepare_cached(LOAD).map_err(inline::sql)?;
+            let mut rows = stmt
+                .query(rusqlite::params![id_hash, now])
+                .map_err(inline::sql)?;
+            match rows.next().map_err(inline::sql)? {
+                Some(r) => session_from(r).map(Some),
+                None => Ok(None),
+            }
+        });
+    }
+    let row = sqlx::query(LOAD)
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(session_from).transpose()
 }
 
 pub async fn save(

@@ -50,7 +50,7 @@ impl ResidentSession {
         if self.is_new {
             return Ok(SessionData::default());
         }
-        let row = store::sessions::load(app.db.reader(), &self.hash(), app.now_us()).await?;
+        let row = store::sessions::load(&app.db, &self.hash(), app.now_us()).await?;
         Ok(match row {
             Some(r) => {
                 let mut data: SessionData = serde_json::from_str(&r.data).unwrap_or_default();

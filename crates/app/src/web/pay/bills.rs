@@ -65,7 +65,7 @@ async fn page(
     let summary = account_summary(app, account_id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let views = store::receivables::for_account(app.db.reader(), account_id, app.now_us()).await?;
+    let views = store::receivables::for_account(&app.db, account_id, app.now_us()).await?;
     let bills: Vec<BillRow> = views
         .into_iter()
         .filter(|v| v.balance().is_positive())

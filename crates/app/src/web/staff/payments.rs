@@ -365,9 +365,7 @@ async fn detail_page(
     for i in store::payments::items(app.db.reader(), id).await? {
         let view = store::receivables::view(app.db.reader(), i.receivable_id, app.now_us()).await?;
         let account = match &view {
-            Some(v) => {
-                store::receivables::account_by_id(app.db.reader(), v.service_account_id).await?
-            }
+            Some(v) => store::receivables::account_by_id(&app.db, v.service_account_id).await?,
             None => None,
         };
         if let Some(a) = &account {
