@@ -24,6 +24,7 @@ use url::Url;
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::fields::FieldContext;
+use crate::i18n::Locale;
 use crate::processor::{
     CheckoutRequest, CheckoutStatus, ProcessorError, WebhookEvent, WebhookKind,
 };
@@ -78,6 +79,8 @@ pub struct StartRequest<'a> {
     pub amount: Cents,
     pub idempotency_key: &'a str,
     pub email: Option<EmailAddress>,
+    /// The language of the pages the resident paid on: their receipt's.
+    pub locale: Locale,
     pub actor: &'a Actor,
     pub source_ip: Option<IpAddr>,
 }
@@ -184,6 +187,7 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
             total: q.total,
             processor: app.processor.name(),
             receipt_email_enc: email_enc.as_deref(),
+            locale: req.locale,
             created_at: now_us,
             expires_at: expires.as_microsecond(),
             items: &items,
