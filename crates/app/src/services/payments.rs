@@ -242,11 +242,13 @@ async fn open_checkout(
     let items = store::payments::items(app.db.reader(), &payment.id).await?;
     let description = match items.first() {
         Some(i) => {
+            // In the resident's language: a processor that localises its
+            // page shows our description as it is.
             let dept = app
                 .config
                 .department(&i.department)
-                .map(|d| d.name.as_str())
-                .unwrap_or("City services");
+                .map(|d| d.text(payment.locale).name)
+                .unwrap_or_else(|| "City services".to_owned());
             format!("{} · {dept}", app.config.city_name)
         }
         None => app.config.city_name.clone(),

@@ -30,9 +30,19 @@ pub enum ReceiptError {
 
 /// One line of a receipt.
 pub struct ReceiptLine {
-    pub department: String,
+    /// The department's name in English and in Spanish.
+    names: (String, String),
     pub reference: String,
     pub amount: Cents,
+}
+
+impl ReceiptLine {
+    pub fn department(&self, l: &Locale) -> &str {
+        match l {
+            Locale::En => &self.names.0,
+            Locale::Es => &self.names.1,
+        }
+    }
 }
 
 /// What a receipt says, for the page and the e-mail.
@@ -99,13 +109,12 @@ pub async fn load_receipt(app: &App, payment_id: &str) -> Result<Receipt, Receip
     for item in store::payments::items(app.db.reader(), &p.id).await? {
         let view =
             store::receivables::view(app.db.reader(), item.receivable_id, app.now_us()).await?;
-        let department = app
-            .config
-            .department(&item.department)
-            .map(|d| d.name.clone())
-            .unwrap_or(item.department.clone());
+        let names = match app.config.department(&item.department) {
+            Some(d) => (d.name.clone(), d.text(Locale::Es).name),
+            None => (item.department.clone(), item.department.clone()),
+        };
         lines.push(ReceiptLine {
-            department,
+            names,
             reference: view.map(|v| v.reference).unwrap_or_default(),
             amount: item.amount,
         });

@@ -341,6 +341,7 @@ async fn a_spanish_payment_keeps_its_language(b: Backend) {
         "Total cobrado: $86.22",
         "Cargo por conveniencia: $2.10",
         "Guarde este correo para sus archivos.",
+        "Servicios públicos, factura UT-1: $84.12",
         "<html lang=\"es\">",
         &format!("Recibo número <strong>{number}</strong>, pagado el "),
     ] {
@@ -388,6 +389,11 @@ async fn a_spanish_payment_keeps_its_language(b: Backend) {
     assert!(
         mine.main()
             .contains("Le enviamos una copia de este recibo a m•••@example.com.")
+    );
+    assert!(
+        mine.main().contains("Factura UT-1 de Servicios públicos"),
+        "the department's Spanish name: {}",
+        mine.main()
     );
     let other = t.resident();
     let elsewhere = other.get_with(&path, &[("accept-language", "en-US")]).await;
