@@ -12,6 +12,8 @@
 
 use domain::Cents;
 
+use fluent_bundle::FluentValue;
+
 use super::{Arg, Locale};
 
 pub(super) fn money(_locale: Locale, amount: Cents) -> String {
@@ -34,6 +36,18 @@ pub(super) fn number(_locale: Locale, n: i64) -> String {
         out.push(ch);
     }
     out
+}
+
+/// Fluent's formatter hook: whole numbers as [`number`] writes them (the
+/// same in `en-US` and `es-US`); anything else is left to Fluent.
+pub(super) fn fluent_number<M>(value: &FluentValue, _: &M) -> Option<String> {
+    match value {
+        FluentValue::Number(n) if n.value.fract() == 0.0 && n.value.abs() < 1e15 => {
+            // Exact: a whole number well inside i64 and f64's 2^53.
+            Some(number(Locale::En, n.value as i64))
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn date(locale: Locale, iso: &str) -> String {

@@ -333,6 +333,9 @@ fn bundle(locale: Locale) -> FluentBundle<FluentResource> {
     // for mixed-direction text; in pages and e-mails they only get in the
     // way (copying a receipt number, searching a page).
     bundle.set_use_isolating(false);
+    // Numbers in messages (counts that choose a plural form) are grouped
+    // like any other number of ours ("1,500 minutes").
+    bundle.set_formatter(Some(format::fluent_number));
     // A syntax error keeps the messages that parsed: the catalogue tests
     // fail on it, and a running server shows the key rather than stopping.
     let resource = match FluentResource::try_new(source(locale).to_owned()) {

@@ -11,9 +11,13 @@ use super::*;
 /// Each message's variables (`$name`) and the other messages and terms it
 /// refers to, by message id.
 fn shapes(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
-    let resource = match fluent_syntax::parser::parse(source(locale)) {
+    shapes_of(source(locale), locale.code())
+}
+
+fn shapes_of(src: &str, name: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let resource = match fluent_syntax::parser::parse(src) {
         Ok(r) => r,
-        Err((_, errors)) => panic!("{}.ftl does not parse: {errors:?}", locale.code()),
+        Err((_, errors)) => panic!("{name}.ftl does not parse: {errors:?}"),
     };
     let mut out = BTreeMap::new();
     for entry in resource.body {
@@ -30,17 +34,15 @@ fn shapes(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
                 let id = m.id.name.to_owned();
                 assert!(
                     out.insert(id.clone(), refs).is_none(),
-                    "{id} is defined twice in {}.ftl",
-                    locale.code()
+                    "{id} is defined twice in {name}.ftl"
                 );
             }
             ast::Entry::Term(t) => panic!(
-                "-{} in {}.ftl: terms are not used here; write the words into each message",
-                t.id.name,
-                locale.code()
+                "-{} in {name}.ftl: terms are not used here; write the words into each message",
+                t.id.name
             ),
             ast::Entry::Junk { content } => {
-                panic!("{}.ftl has a syntax error near: {content}", locale.code())
+                panic!("{name}.ftl has a syntax error near: {content}")
             }
             _ => {}
         }
@@ -94,24 +96,57 @@ fn inline_refs(i: &ast::InlineExpression<&str>, refs: &mut BTreeSet<String>) {
     }
 }
 
+/// What differs between two catalogues: messages only in one, and messages
+/// whose variables or references differ.
+fn drift(
+    en: &BTreeMap<String, BTreeSet<String>>,
+    es: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in en.keys().filter(|id| !es.contains_key(*id)) {
+        out.push(format!("{id}: missing from es.ftl"));
+    }
+    for id in es.keys().filter(|id| !en.contains_key(*id)) {
+        out.push(format!("{id}: missing from en.ftl"));
+    }
+    for (id, refs) in en {
+        if let Some(other) = es.get(id)
+            && other != refs
+        {
+            out.push(format!("{id}: en uses {refs:?}, es uses {other:?}"));
+        }
+    }
+    out
+}
+
 #[test]
 fn both_languages_have_the_same_messages_with_the_same_variables() {
     let en = shapes(Locale::En);
     let es = shapes(Locale::Es);
-    let en_keys: BTreeSet<_> = en.keys().collect();
-    let es_keys: BTreeSet<_> = es.keys().collect();
-    let only_en: Vec<_> = en_keys.difference(&es_keys).collect();
-    let only_es: Vec<_> = es_keys.difference(&en_keys).collect();
-    assert!(only_en.is_empty(), "missing from es.ftl: {only_en:?}");
-    assert!(only_es.is_empty(), "missing from en.ftl: {only_es:?}");
-    for (id, refs) in &en {
-        assert_eq!(
-            Some(refs),
-            es.get(id),
-            "{id}: English and Spanish use different variables or references"
-        );
-    }
+    let problems = drift(&en, &es);
+    assert!(
+        problems.is_empty(),
+        "the catalogues differ:\n{}",
+        problems.join("\n")
+    );
     assert!(en.len() > 100, "the catalogue has all resident texts");
+}
+
+#[test]
+fn the_comparison_finds_missing_messages_and_different_variables() {
+    let en = shapes_of(
+        "a = One { $n }\nb = Two\nc = { $x ->\n    [one] one\n   *[other] { $x } more\n}\n",
+        "en",
+    );
+    let es = shapes_of(
+        "a = Uno { $m }\nc = { $x ->\n    [one] uno\n   *[other] { $x } más\n}\nd = Cuatro\n",
+        "es",
+    );
+    let problems = drift(&en, &es);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].starts_with("b: missing from es.ftl"));
+    assert!(problems[1].starts_with("d: missing from en.ftl"));
+    assert!(problems[2].starts_with("a: en uses {\"$n\"}"));
 }
 
 #[test]
@@ -273,6 +308,14 @@ fn plurals_follow_each_language() {
     );
     assert!(muchos.contains("en 30 minutos como"), "{muchos}");
     assert!(muchos.contains("$5.00"), "{muchos}");
+    let grouped = Locale::Es.msg2(
+        "bills-in-progress",
+        "amount",
+        Cents::new(500),
+        "minutes",
+        1_500_u64,
+    );
+    assert!(grouped.contains("en 1,500 minutos como"), "{grouped}");
 }
 
 #[test]
