@@ -36,10 +36,12 @@ export function transcriptOf(name, js) {
 /**
  * Runs `body(journey)` against a fresh cityteller with JavaScript enabled
  * or not, then stops everything and fails on anything the watchers saw.
+ * `lang` is the language the resident pages are expected in ('en', 'es');
+ * the processor's pages are always English.
  */
-export async function runJourney(browser, name, js, body) {
+export async function runJourney(browser, name, js, body, { lang = 'en' } = {}) {
   const server = await startCityteller();
-  const journey = new Journey(browser, server, name, js);
+  const journey = new Journey(browser, server, name, js, lang);
   let failure;
   try {
     await journey.open();
@@ -68,12 +70,16 @@ export async function runJourney(browser, name, js, body) {
   transcripts.set(name, byMode);
 }
 
+/** What the layout says in each language, for the checks. */
+const SKIP_LINK = { en: 'Skip to main content', es: 'Saltar al contenido principal' };
+
 export class Journey {
-  constructor(browser, server, name, js) {
+  constructor(browser, server, name, js, lang = 'en') {
     this.browser = browser;
     this.server = server;
     this.name = name;
     this.js = js;
+    this.lang = lang;
     this.contexts = [];
     this.problems = [];
     this.consoleErrors = [];
@@ -96,12 +102,16 @@ export class Journey {
     this.auditPage = await this.auditContext.newPage();
   }
 
-  /** A new person at a new browser (own cookies), watched throughout. */
-  async newPage(who) {
+  /**
+   * A new person at a new browser (own cookies), watched throughout. The
+   * browser's language is US English unless `locale` says otherwise (its
+   * Accept-Language header follows it).
+   */
+  async newPage(who, { locale = 'en-US' } = {}) {
     const context = await this.browser.newContext({
       javaScriptEnabled: this.js,
       viewport: VIEWPORT,
-      locale: 'en-US',
+      locale,
     });
     context.setDefaultTimeout(10_000);
     this.contexts.push(context);
@@ -152,13 +162,15 @@ export class Journey {
 
   /**
    * Checks the page just loaded in `page`: exactly one new document since
-   * the last step (so no page goes unchecked), its status, <html lang="en">,
+   * the last step (so no page goes unchecked), its status, <html lang> (the
+   * journey's language, or `lang`; the processor's pages are English),
    * axe-core, the watchers; then, if asked, keyboard and reflow checks and a
    * screenshot. Records what the user saw in the transcript.
    */
   async step(page, label, opts = {}) {
     const { status = 200, screenshot, keyboard = false, reflow = false } = opts;
     const onProcessor = new URL(page.url()).origin === new URL(this.server.sandboxUrl).origin;
+    const lang = opts.lang ?? (onProcessor ? 'en' : this.lang);
     await page.waitForLoadState('load');
     const state = this.pageState.get(page);
     const docs = state.documents.splice(0);
@@ -191,7 +203,7 @@ export class Journey {
         stable,
       };
     }, VOLATILE.join(','));
-    assert.equal(seen.lang, 'en', `${label}: <html lang="en">`);
+    assert.equal(seen.lang, lang, `${label}: <html lang="${lang}">`);
     assert.ok(seen.h1, `${label}: the page has a heading`);
     this.transcript.push({
       step: label,
@@ -212,7 +224,7 @@ export class Journey {
       await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${screenshot}.png`), fullPage: true });
     }
     if (reflow) await checkReflow(page, label, VIEWPORT, reflow === true ? undefined : reflow);
-    if (keyboard) await checkKeyboard(page, label, { skipLink: !onProcessor });
+    if (keyboard) await checkKeyboard(page, label, { skipLink: onProcessor ? false : SKIP_LINK[lang] });
     this.assertNoProblems(label);
     return seen;
   }

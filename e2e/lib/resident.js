@@ -11,28 +11,73 @@ export const CARDS = {
 // The main resident pages get the keyboard and reflow checks as well.
 const MAIN = { keyboard: true, reflow: true };
 
+/** What the resident pages call things, in each language (`j.lang`). */
+export const TEXT = {
+  en: {
+    startTitle: 'Pay the city online',
+    payUtilities: 'Pay a utilities bill',
+    account: 'Account number',
+    zip: 'ZIP code of the service address',
+    find: 'Find my bill',
+    full: /^The full amount due/,
+    another: 'Another amount',
+    amount: 'Amount in dollars',
+    continue: 'Continue',
+    email: 'E-mail address for your receipt (optional)',
+    toProcessor: 'Continue to secure payment',
+  },
+  es: {
+    startTitle: 'Pague a la ciudad en línea',
+    payUtilities: 'Pagar una factura de servicios públicos',
+    account: 'Número de cuenta',
+    zip: 'Código postal (ZIP) de la dirección de servicio',
+    find: 'Buscar mi factura',
+    full: /^El importe pendiente completo/,
+    another: 'Otro importe',
+    amount: 'Importe en dólares',
+    continue: 'Continuar',
+    email: 'Correo electrónico para su recibo (opcional)',
+    toProcessor: 'Continuar al pago seguro',
+  },
+};
+
+const text = (j) => TEXT[j.lang];
+
 export async function openStart(j, page, opts = {}) {
   await page.goto(j.server.publicUrl);
   const seen = await j.step(page, 'start page', { ...MAIN, ...opts });
-  assert.equal(seen.h1, 'Pay the city online');
+  assert.equal(seen.h1, TEXT[opts.lang ?? j.lang].startTitle);
+}
+
+/**
+ * Follows the language link in the page's header ("Español" on an English
+ * page), which is marked up in the language it names.
+ */
+export async function switchLanguage(j, page, to, label, opts = {}) {
+  const names = { en: 'English', es: 'Español' };
+  const link = page.getByRole('navigation').getByRole('link', { name: names[to], exact: true });
+  assert.equal(await link.getAttribute('lang'), to, 'the link text is marked as its language');
+  assert.equal(await link.getAttribute('hreflang'), to, 'the link says the page it opens is in that language');
+  await link.click();
+  return j.step(page, label, { ...MAIN, ...opts, lang: to });
 }
 
 export async function chooseUtilities(j, page) {
-  await page.getByRole('link', { name: 'Pay a utilities bill' }).click();
+  await page.getByRole('link', { name: text(j).payUtilities }).click();
   const seen = await j.step(page, 'look-up form', MAIN);
-  assert.equal(seen.h1, 'Pay a utilities bill');
+  assert.equal(seen.h1, text(j).payUtilities);
 }
 
 export async function lookUp(j, page, account, zip, label = 'bills', opts = {}) {
-  await page.getByLabel('Account number').fill(account);
-  await page.getByLabel('ZIP code of the service address').fill(zip);
-  await page.getByRole('button', { name: 'Find my bill' }).click();
+  await page.getByLabel(text(j).account).fill(account);
+  await page.getByLabel(text(j).zip).fill(zip);
+  await page.getByRole('button', { name: text(j).find }).click();
   return j.step(page, label, { ...MAIN, ...opts });
 }
 
 /** The bill's section on the bills page (a region named after its heading). */
 export function bill(page, index = 0) {
-  return page.getByRole('region', { name: /^Bill / }).nth(index);
+  return page.getByRole('region', { name: /^(Bill|Factura) / }).nth(index);
 }
 
 export async function amountDue(page, index = 0) {
@@ -41,16 +86,16 @@ export async function amountDue(page, index = 0) {
 
 export async function payFullAmount(j, page, index = 0, opts = {}) {
   const b = bill(page, index);
-  await b.getByRole('radio', { name: /^The full amount due/ }).check();
-  await b.getByRole('button', { name: 'Continue' }).click();
+  await b.getByRole('radio', { name: text(j).full }).check();
+  await b.getByRole('button', { name: text(j).continue, exact: true }).click();
   return j.step(page, 'review', { ...MAIN, ...opts });
 }
 
 export async function payAnotherAmount(j, page, amount, label, opts = {}) {
   const b = bill(page, 0);
-  await b.getByRole('radio', { name: 'Another amount' }).check();
-  await b.getByLabel('Amount in dollars').fill(amount);
-  await b.getByRole('button', { name: 'Continue' }).click();
+  await b.getByRole('radio', { name: text(j).another }).check();
+  await b.getByLabel(text(j).amount).fill(amount);
+  await b.getByRole('button', { name: text(j).continue, exact: true }).click();
   return j.step(page, label, { ...MAIN, ...opts });
 }
 
@@ -62,8 +107,8 @@ export async function summary(page) {
 }
 
 export async function continueToProcessor(j, page, email = '', opts = {}) {
-  await page.getByLabel('E-mail address for your receipt (optional)').fill(email);
-  await page.getByRole('button', { name: 'Continue to secure payment' }).click();
+  await page.getByLabel(text(j).email).fill(email);
+  await page.getByRole('button', { name: text(j).toProcessor }).click();
   const seen = await j.step(page, 'processor card page', { ...MAIN, ...opts });
   assert.equal(new URL(page.url()).origin, new URL(j.server.sandboxUrl).origin, 'the card page is on the processor origin');
   return seen;

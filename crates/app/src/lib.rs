@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod i18n;
 pub mod jobs;
 pub mod keys;
 pub mod mail;

@@ -48,6 +48,7 @@ pub async fn run(config: &Path, payments: usize, out: &Path) -> Result<()> {
                 total: amount,
                 processor: "sandbox",
                 receipt_email_enc: None,
+                locale: app::i18n::Locale::En,
                 created_at: now,
                 expires_at: expires,
                 items: &[store::payments::NewItem {

@@ -112,6 +112,12 @@ min_payment = "1.00"
 allow_partial = true
 allow_overpayment = false
 
+[departments.utilities.es]
+name = "Servicios públicos"
+summary = "Agua, alcantarillado y basura"
+lookup_label = "Número de cuenta"
+lookup_hint = "Impreso en la esquina superior derecha de su factura, por ejemplo 1002-3345."
+
 [departments.utilities.card_fee]
 percent = "2.5"
 min = "1.00"

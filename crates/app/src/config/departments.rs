@@ -9,6 +9,7 @@ use domain::receivable::DepartmentId;
 use rust_decimal::Decimal;
 
 use super::reader::Reader;
+use crate::i18n::Locale;
 
 /// What proves a resident holds the bill, besides its number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,12 +25,39 @@ pub struct Department {
     pub summary: String,
     pub lookup_label: String,
     pub lookup_hint: String,
+    /// The same texts for Spanish pages (`[departments.ID.es]`); each one
+    /// not set there falls back to our Spanish default where the English
+    /// one is our default, and to the city's English text otherwise.
+    pub spanish: DepartmentText,
     pub verifier: VerifierKind,
     pub rules: AmountRules,
     pub card_fee: FeeRule,
     pub ledger: LedgerAccounts,
     /// Refunds above this need a second staff member's approval.
     pub refund_approval_threshold: Cents,
+}
+
+/// What residents read about a department, in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartmentText {
+    pub name: String,
+    pub summary: String,
+    pub lookup_label: String,
+    pub lookup_hint: String,
+}
+
+impl Department {
+    pub fn text(&self, locale: Locale) -> DepartmentText {
+        match locale {
+            Locale::En => DepartmentText {
+                name: self.name.clone(),
+                summary: self.summary.clone(),
+                lookup_label: self.lookup_label.clone(),
+                lookup_hint: self.lookup_hint.clone(),
+            },
+            Locale::Es => self.spanish.clone(),
+        }
+    }
 }
 
 pub(super) fn read_departments(r: &mut Reader) -> Option<Vec<Department>> {
@@ -66,11 +94,27 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
         }
     });
     let summary = r.string(&p("summary"), "");
-    let lookup_label = r.string(&p("lookup_label"), "Account number");
-    let lookup_hint = r.string(
-        &p("lookup_hint"),
-        "Printed at the top of your bill, for example 1002-3345.",
-    );
+    let lookup_label = r.opt_string(&p("lookup_label"));
+    let lookup_hint = r.opt_string(&p("lookup_hint"));
+    let spanish = DepartmentText {
+        name: r
+            .opt_string(&p("es.name"))
+            .or_else(|| name.clone())
+            .unwrap_or_default(),
+        summary: r
+            .opt_string(&p("es.summary"))
+            .unwrap_or_else(|| summary.clone()),
+        lookup_label: r
+            .opt_string(&p("es.lookup_label"))
+            .or_else(|| lookup_label.clone())
+            .unwrap_or_else(|| Locale::Es.msg("lookup-default-label")),
+        lookup_hint: r
+            .opt_string(&p("es.lookup_hint"))
+            .or_else(|| lookup_hint.clone())
+            .unwrap_or_else(|| Locale::Es.msg("lookup-default-hint")),
+    };
+    let lookup_label = lookup_label.unwrap_or_else(|| Locale::En.msg("lookup-default-label"));
+    let lookup_hint = lookup_hint.unwrap_or_else(|| Locale::En.msg("lookup-default-hint"));
     let verifier = r.parsed(&p("verifier"), Some("zip"), |s| match s {
         "zip" => Ok(VerifierKind::Zip),
         _ => Err("known verifiers: zip"),
@@ -117,6 +161,7 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
         summary,
         lookup_label,
         lookup_hint,
+        spanish,
         verifier: verifier?,
         rules: AmountRules {
             minimum: minimum?,

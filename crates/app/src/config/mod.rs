@@ -643,7 +643,42 @@ fee_income = "4410"
         );
         let dev = load(text, &[("CITYTELLER_MODE", "development")]).unwrap();
         assert_eq!(dev.departments[0].name, "Utilities");
+        assert_eq!(
+            dev.departments[0].text(crate::i18n::Locale::Es).name,
+            "Servicios públicos"
+        );
         assert!(matches!(dev.mail.transport, MailTransport::Smtp(_)));
+    }
+
+    #[test]
+    fn departments_have_spanish_texts_with_fallbacks() {
+        use crate::i18n::Locale;
+        let bare = load(MINIMAL, &[]).unwrap();
+        let es = bare.departments[0].text(Locale::Es);
+        // No Spanish given: the city's own name, cityteller's own Spanish
+        // for what cityteller wrote.
+        assert_eq!(es.name, "Utilities");
+        assert_eq!(es.lookup_label, "Número de cuenta");
+        assert!(es.lookup_hint.starts_with("Impreso en la parte superior"));
+        assert_eq!(bare.departments[0].lookup_label, "Account number");
+
+        let custom =
+            format!("{MINIMAL}[departments.utilities.es]\nname = \"Servicios públicos\"\n");
+        let c = load(&custom, &[]).unwrap();
+        assert_eq!(c.departments[0].text(Locale::Es).name, "Servicios públicos");
+        assert_eq!(c.departments[0].text(Locale::En).name, "Utilities");
+
+        // A city's own English hint is kept when it has no Spanish one
+        // (rather than our generic Spanish hint, which may be wrong for it).
+        let hinted = MINIMAL.replace(
+            "name = \"Utilities\"",
+            "name = \"Utilities\"\nlookup_hint = \"Top right, e.g. 77-1\"",
+        );
+        let c = load(&hinted, &[]).unwrap();
+        assert_eq!(
+            c.departments[0].text(Locale::Es).lookup_hint,
+            "Top right, e.g. 77-1"
+        );
     }
 
     #[test]

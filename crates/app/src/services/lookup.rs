@@ -4,7 +4,7 @@
 //! discover which account numbers exist.
 
 use domain::personal::PostalAddress;
-use domain::receivable::{AccountNumber, ZipCode};
+use domain::receivable::{AccountNumber, AccountNumberError, ZipCode, ZipCodeError};
 
 use crate::app::App;
 use crate::config::Department;
@@ -16,8 +16,8 @@ use crate::store::{self, StoreError};
 pub enum LookupError {
     #[error("the form has errors")]
     Invalid {
-        account: Option<String>,
-        verifier: Option<String>,
+        account: Option<AccountNumberError>,
+        verifier: Option<ZipCodeError>,
     },
     #[error("no matching account")]
     NoMatch,
@@ -41,8 +41,8 @@ pub async fn find_account(
         (Ok(a), Ok(z)) => (a, z),
         (a, z) => {
             return Err(LookupError::Invalid {
-                account: a.err().map(|e| e.to_string()),
-                verifier: z.err().map(|e| e.to_string()),
+                account: a.err(),
+                verifier: z.err(),
             });
         }
     };

@@ -24,6 +24,7 @@ use url::Url;
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::fields::FieldContext;
+use crate::i18n::Locale;
 use crate::processor::{
     CheckoutRequest, CheckoutStatus, ProcessorError, WebhookEvent, WebhookKind,
 };
@@ -78,6 +79,8 @@ pub struct StartRequest<'a> {
     pub amount: Cents,
     pub idempotency_key: &'a str,
     pub email: Option<EmailAddress>,
+    /// The language of the pages the resident paid on: their receipt's.
+    pub locale: Locale,
     pub actor: &'a Actor,
     pub source_ip: Option<IpAddr>,
 }
@@ -184,6 +187,7 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
             total: q.total,
             processor: app.processor.name(),
             receipt_email_enc: email_enc.as_deref(),
+            locale: req.locale,
             created_at: now_us,
             expires_at: expires.as_microsecond(),
             items: &items,
@@ -238,11 +242,13 @@ async fn open_checkout(
     let items = store::payments::items(app.db.reader(), &payment.id).await?;
     let description = match items.first() {
         Some(i) => {
+            // In the resident's language: a processor that localises its
+            // page shows our description as it is.
             let dept = app
                 .config
                 .department(&i.department)
-                .map(|d| d.name.as_str())
-                .unwrap_or("City services");
+                .map(|d| d.text(payment.locale).name)
+                .unwrap_or_else(|| "City services".to_owned());
             format!("{} · {dept}", app.config.city_name)
         }
         None => app.config.city_name.clone(),

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
+use crate::i18n::Locale;
 use crate::mail::Rendered;
 use crate::services::payments::email_context;
 use crate::store::{self, StoreError};
@@ -29,34 +30,72 @@ pub enum ReceiptError {
 
 /// One line of a receipt.
 pub struct ReceiptLine {
-    pub department: String,
+    /// The department's name in English and in Spanish.
+    names: (String, String),
     pub reference: String,
     pub amount: Cents,
+}
+
+impl ReceiptLine {
+    pub fn department(&self, l: &Locale) -> &str {
+        match l {
+            Locale::En => &self.names.0,
+            Locale::Es => &self.names.1,
+        }
+    }
 }
 
 /// What a receipt says, for the page and the e-mail.
 pub struct Receipt {
     pub city: String,
     pub receipt_number: String,
-    pub paid_on: String,
+    /// The business date (`2026-11-28`).
+    pub business_date: String,
     pub lines: Vec<ReceiptLine>,
     pub amount: Cents,
     pub fee: Cents,
     pub total: Cents,
-    pub card: String,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
     pub url: String,
+    /// The language the resident paid in: the e-mail's, and the page's
+    /// unless the resident switches.
+    pub locale: Locale,
+}
+
+impl Receipt {
+    /// "Visa ending 4242", "Visa terminada en 4242".
+    pub fn card(&self, l: &Locale) -> String {
+        let l = *l;
+        match (self.card_brand.as_deref(), self.card_last4.as_deref()) {
+            (Some(b), Some(last4)) => {
+                let brand = match brand_name(b) {
+                    Some(name) => name.to_owned(),
+                    None => l.msg("card-brand-other"),
+                };
+                l.msg2("card-ending", "brand", brand, "last4", last4)
+            }
+            _ => l.msg("card-unknown"),
+        }
+    }
+
+    pub fn paid_on(&self, l: &Locale) -> String {
+        l.date(&self.business_date)
+    }
 }
 
 #[derive(Template)]
 #[template(path = "mail/receipt.txt")]
 struct ReceiptText<'a> {
     r: &'a Receipt,
+    l: Locale,
 }
 
 #[derive(Template)]
 #[template(path = "mail/receipt.html")]
 struct ReceiptHtml<'a> {
     r: &'a Receipt,
+    l: Locale,
 }
 
 pub async fn load_receipt(app: &App, payment_id: &str) -> Result<Receipt, ReceiptError> {
@@ -70,41 +109,39 @@ pub async fn load_receipt(app: &App, payment_id: &str) -> Result<Receipt, Receip
     for item in store::payments::items(app.db.reader(), &p.id).await? {
         let view =
             store::receivables::view(app.db.reader(), item.receivable_id, app.now_us()).await?;
-        let department = app
-            .config
-            .department(&item.department)
-            .map(|d| d.name.clone())
-            .unwrap_or(item.department.clone());
+        let names = match app.config.department(&item.department) {
+            Some(d) => (d.name.clone(), d.text(Locale::Es).name),
+            None => (item.department.clone(), item.department.clone()),
+        };
         lines.push(ReceiptLine {
-            department,
+            names,
             reference: view.map(|v| v.reference).unwrap_or_default(),
             amount: item.amount,
         });
     }
-    let card = match (p.card_brand.as_deref(), p.card_last4.as_deref()) {
-        (Some(b), Some(l)) => format!("{} ending {l}", brand_name(b)),
-        _ => "card".into(),
-    };
     Ok(Receipt {
         city: app.config.city_name.clone(),
         receipt_number: p.receipt_number.unwrap_or_default(),
-        paid_on: p.business_date.unwrap_or_default(),
+        business_date: p.business_date.unwrap_or_default(),
         lines,
         amount: p.amount,
         fee: p.fee,
         total: p.total,
-        card,
+        card_brand: p.card_brand,
+        card_last4: p.card_last4,
         url: app.config.public_url(&format!("/pay/receipt/{}", p.id)),
+        locale: p.locale,
     })
 }
 
-pub fn brand_name(brand: &str) -> &'static str {
+/// Card brands are names, the same in every language.
+pub fn brand_name(brand: &str) -> Option<&'static str> {
     match brand {
-        "visa" => "Visa",
-        "mastercard" => "Mastercard",
-        "amex" => "American Express",
-        "discover" => "Discover",
-        _ => "Card",
+        "visa" => Some("Visa"),
+        "mastercard" => Some("Mastercard"),
+        "amex" => Some("American Express"),
+        "discover" => Some("Discover"),
+        _ => None,
     }
 }
 
@@ -122,10 +159,11 @@ pub async fn send_receipt(app: &App, payment_id: &str) -> Result<(), ReceiptErro
         .map_err(|e| ReceiptError::Crypto(e.to_string()))?;
     let to = EmailAddress::parse(&address).map_err(|e| ReceiptError::Crypto(e.to_string()))?;
     let receipt = load_receipt(app, payment_id).await?;
+    let l = receipt.locale;
     let rendered = Rendered {
-        subject: format!("Your payment receipt {}", receipt.receipt_number),
-        text: ReceiptText { r: &receipt }.render()?,
-        html: ReceiptHtml { r: &receipt }.render()?,
+        subject: l.msg1("mail-subject", "number", receipt.receipt_number.as_str()),
+        text: ReceiptText { r: &receipt, l }.render()?,
+        html: ReceiptHtml { r: &receipt, l }.render()?,
     };
     if let Err(e) = app.mailer.send(&to, rendered).await {
         app.metrics.emails_failed.inc();

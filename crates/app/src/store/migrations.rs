@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0003_audit_chain.sql"),
         postgres: include_str!("../../migrations/postgres/0003_audit_chain.sql"),
     },
+    Migration {
+        version: 4,
+        name: "payment_locale",
+        sqlite: include_str!("../../migrations/sqlite/0004_payment_locale.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_payment_locale.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

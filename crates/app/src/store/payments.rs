@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor};
 
 use super::{Conn, StoreError, col};
+use crate::i18n::Locale;
 
 #[derive(Debug, Clone)]
 pub struct PaymentRow {
@@ -27,6 +28,8 @@ pub struct PaymentRow {
     pub failure_code: Option<String>,
     pub receipt_number: Option<String>,
     pub business_date: Option<String>,
+    /// The language the resident paid in.
+    pub locale: Locale,
     pub created_at: i64,
     pub updated_at: i64,
     pub expires_at: i64,
@@ -44,7 +47,7 @@ pub struct ItemRow {
 
 const COLUMNS: &str = "id, idempotency_key, status, amount_cents, fee_cents, total_cents, currency,
     processor, processor_ref, checkout_url, receipt_email_enc, card_brand, card_last4, failure_code,
-    receipt_number, business_date, created_at, updated_at, expires_at, completed_at";
+    receipt_number, business_date, locale, created_at, updated_at, expires_at, completed_at";
 
 fn from_row(row: &AnyRow) -> Result<PaymentRow, StoreError> {
     let status: String = col(row, "status")?;
@@ -65,6 +68,11 @@ fn from_row(row: &AnyRow) -> Result<PaymentRow, StoreError> {
         failure_code: col(row, "failure_code")?,
         receipt_number: col(row, "receipt_number")?,
         business_date: col(row, "business_date")?,
+        locale: {
+            let code: String = col(row, "locale")?;
+            Locale::parse(&code)
+                .ok_or_else(|| StoreError::corrupt(format!("unknown payment locale {code:?}")))?
+        },
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
         expires_at: col(row, "expires_at")?,
@@ -87,6 +95,7 @@ pub struct NewPayment<'a> {
     pub total: Cents,
     pub processor: &'a str,
     pub receipt_email_enc: Option<&'a str>,
+    pub locale: Locale,
     pub created_at: i64,
     pub expires_at: i64,
     pub items: &'a [NewItem<'a>],
@@ -95,8 +104,8 @@ pub struct NewPayment<'a> {
 pub async fn insert(conn: &mut Conn, p: &NewPayment<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO payments (id, idempotency_key, status, amount_cents, fee_cents, total_cents,
-             currency, processor, receipt_email_enc, created_at, updated_at, expires_at)
-         VALUES ($1, $2, 'created', $3, $4, $5, 'USD', $6, $7, $8, $8, $9)",
+             currency, processor, receipt_email_enc, created_at, updated_at, expires_at, locale)
+         VALUES ($1, $2, 'created', $3, $4, $5, 'USD', $6, $7, $8, $8, $9, $10)",
     )
     .bind(p.id)
     .bind(p.idempotency_key)
@@ -107,6 +116,7 @@ pub async fn insert(conn: &mut Conn, p: &NewPayment<'_>) -> Result<(), StoreErro
     .bind(p.receipt_email_enc)
     .bind(p.created_at)
     .bind(p.expires_at)
+    .bind(p.locale.code())
     .execute(&mut *conn)
     .await?;
     for (i, item) in p.items.iter().enumerate() {

@@ -9,7 +9,9 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::app::App;
+use crate::i18n::Locale;
 use crate::store::StoreError;
+use crate::web::locale::PageLocale;
 use crate::web::pages::Chrome;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +50,8 @@ impl From<askama::Error> for WebError {
     }
 }
 
-/// What the error page shows, attached to the response for the
-/// [`error_pages`] layer to render.
+/// What the error page shows (message keys, rendered in the page's
+/// language), attached to the response for the [`error_pages`] layer.
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
     pub title: &'static str,
@@ -60,33 +62,17 @@ pub struct ErrorInfo {
 impl ErrorInfo {
     fn for_status(status: StatusCode) -> ErrorInfo {
         let (title, message) = match status {
-            StatusCode::NOT_FOUND => (
-                "Page not found",
-                "If you typed the web address, check it is correct. If you followed a link, the page may have moved.",
-            ),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                ("Page not found", "This page cannot be used that way.")
+            StatusCode::NOT_FOUND => ("error-not-found-title", "error-not-found-text"),
+            StatusCode::METHOD_NOT_ALLOWED => ("error-not-found-title", "error-method-text"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("error-too-large-title", "error-too-large-text"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => {
+                ("error-bad-request-title", "error-bad-request-text")
             }
-            StatusCode::PAYLOAD_TOO_LARGE => (
-                "What you sent is too large",
-                "Go back and try again with less text.",
-            ),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => (
-                "Sorry, we could not understand that request",
-                "Go back, reload the page and try again.",
-            ),
-            StatusCode::FORBIDDEN => (
-                "Your session has expired or the form was not sent from this site",
-                "Go back, reload the page and try again. Nothing was changed.",
-            ),
-            StatusCode::SERVICE_UNAVAILABLE => (
-                "Sorry, the service is unavailable",
-                "Try again in a few minutes. You have not been charged.",
-            ),
-            _ => (
-                "Sorry, there is a problem with the service",
-                "Try again later. If you were paying, you have not been charged twice: check your e-mail for a receipt before trying again.",
-            ),
+            StatusCode::FORBIDDEN => ("error-forbidden-title", "error-forbidden-text"),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                ("error-unavailable-title", "error-unavailable-text")
+            }
+            _ => ("error-internal-title", "error-internal-text"),
         };
         ErrorInfo {
             title,
@@ -143,6 +129,8 @@ struct ErrorPage<'a> {
 /// from handlers ([`WebError`]) and those from the framework (404, 405,
 /// 413, 415, rejected extractors).
 pub async fn error_pages(State(app): State<App>, req: Request, next: Next) -> Response {
+    // Resident pages have a language; staff pages are in English.
+    let page_locale = req.extensions().get::<PageLocale>().cloned();
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -159,8 +147,12 @@ pub async fn error_pages(State(app): State<App>, req: Request, next: Next) -> Re
         None if is_html => return res,
         None => ErrorInfo::for_status(status),
     };
+    let chrome = match &page_locale {
+        Some(page) => Chrome::resident(&app, page, page.locale.msg(info.title)),
+        None => Chrome::new(&app, &Locale::En.msg(info.title)),
+    };
     let page = ErrorPage {
-        chrome: Chrome::new(&app, info.title),
+        chrome,
         info: &info,
     };
     let mut out = match page.render() {

@@ -215,8 +215,8 @@ impl Limiter {
 pub fn too_many(wait: Duration) -> Response {
     let mut res = StatusCode::TOO_MANY_REQUESTS.into_response();
     res.extensions_mut().insert(ErrorInfo {
-        title: "Too many attempts",
-        message: "You have tried this too many times in a short time. Wait a minute and try again.",
+        title: "error-too-many-title",
+        message: "error-too-many-text",
         correlation: None,
     });
     if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {

@@ -6,6 +6,7 @@ mod assets;
 pub mod error;
 pub mod form;
 pub mod limits;
+pub mod locale;
 pub mod pages;
 mod pay;
 pub mod security;
@@ -44,6 +45,7 @@ pub fn public_router(app: App) -> Router {
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(FORM_LIMIT))
         .layer(from_fn_with_state(app.clone(), error::error_pages))
+        .layer(from_fn_with_state(app.clone(), locale::resident_locale))
         .layer(from_fn_with_state(app.clone(), session::resident_sessions));
     let hooks = Router::new()
         .route("/webhooks/{processor}", post(webhooks::receive))

@@ -3,24 +3,97 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use domain::Cents;
 
 use crate::app::App;
+use crate::i18n::{Arg, Locale};
 use crate::web::error::WebError;
+use crate::web::locale::PageLocale;
 
 /// Data the layout (`templates/base.html`) needs.
 pub struct Chrome<'a> {
     pub city: &'a str,
-    pub title: &'a str,
+    pub title: String,
     pub lang: &'static str,
+    pub locale: Locale,
+    /// The link to the same page in the other language (resident pages).
+    pub switch: Option<LanguageSwitch>,
+}
+
+pub struct LanguageSwitch {
+    pub lang: &'static str,
+    pub name: &'static str,
+    pub href: String,
 }
 
 impl<'a> Chrome<'a> {
-    pub fn new(app: &'a App, title: &'a str) -> Chrome<'a> {
+    /// A staff console page: English, no language link.
+    pub fn new(app: &'a App, title: &str) -> Chrome<'a> {
+        Chrome {
+            city: &app.config.city_name,
+            title: title.to_owned(),
+            lang: Locale::En.code(),
+            locale: Locale::En,
+            switch: None,
+        }
+    }
+
+    /// A resident page in the request's language, with the link to the
+    /// other one.
+    pub fn resident(app: &'a App, page: &PageLocale, title: String) -> Chrome<'a> {
+        let other = page.locale.other();
         Chrome {
             city: &app.config.city_name,
             title,
-            lang: "en",
+            lang: page.locale.code(),
+            locale: page.locale,
+            switch: Some(LanguageSwitch {
+                lang: other.code(),
+                name: other.endonym(),
+                href: page.switch_href(),
+            }),
         }
+    }
+
+    pub fn msg(&self, key: &str) -> String {
+        self.locale.msg(key)
+    }
+
+    pub fn msg1(&self, key: &str, name: &str, value: impl Into<Arg>) -> String {
+        self.locale.msg1(key, name, value)
+    }
+
+    pub fn msg2(
+        &self,
+        key: &str,
+        name: &str,
+        value: impl Into<Arg>,
+        name2: &str,
+        value2: impl Into<Arg>,
+    ) -> String {
+        self.locale.msg2(key, name, value, name2, value2)
+    }
+
+    /// HTML: see [`Locale::msg_strong`].
+    pub fn msg_strong(&self, key: &str, name: &str, value: impl Into<Arg>) -> String {
+        self.locale.msg_strong(key, name, value)
+    }
+
+    pub fn money(&self, amount: &Cents) -> String {
+        self.locale.money(*amount)
+    }
+
+    pub fn date(&self, iso: &str) -> String {
+        self.locale.date(iso)
+    }
+}
+
+/// "Error: " before a page title when the form on it has errors.
+pub fn page_title(locale: Locale, title: String, has_errors: bool) -> String {
+    if has_errors {
+        locale.msg1("title-with-error", "title", title)
+    } else {
+        title
     }
 }
 

@@ -109,6 +109,10 @@ min_payment = "1.00"
 allow_partial = true
 allow_overpayment = false
 
+[departments.utilities.es]
+name = "Servicios públicos"
+summary = "Agua, alcantarillado y basura"
+
 [departments.utilities.card_fee]
 percent = "2.5"
 min = "1.00"

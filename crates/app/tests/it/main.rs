@@ -15,6 +15,7 @@ mod keys;
 mod mail;
 mod monitor;
 pub mod resident;
+mod spanish;
 mod staff;
 pub mod staff_client;
 mod staff_matrix;

@@ -322,6 +322,7 @@ async fn search_filters_paginates_and_exports(b: Backend) {
                 total: domain::Cents::new(1100 + i),
                 processor: "sandbox",
                 receipt_email_enc: None,
+                locale: app::i18n::Locale::En,
                 created_at: t.app.now_us() - 1_000_000 * (i + 1),
                 expires_at: t.app.now_us(),
                 items: &[app::store::payments::NewItem {

@@ -11,12 +11,14 @@ use super::department;
 use crate::app::App;
 use crate::config::Department;
 use crate::crypto::random_token;
+use crate::i18n::{Locale, Localize};
 use crate::services::lookup::account_summary;
 use crate::store;
 use crate::store::receivables::ReceivableView;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
-use crate::web::pages::{Chrome, FieldError, render_status, sentence};
+use crate::web::locale::PageLocale;
+use crate::web::pages::{Chrome, FieldError, page_title, render_status, sentence};
 use crate::web::session::{Draft, ResidentSession};
 
 pub struct BillRow {
@@ -39,7 +41,7 @@ pub struct BillRow {
 struct BillsPage<'a> {
     chrome: Chrome<'a>,
     dept_id: &'a str,
-    dept_name: &'a str,
+    dept_name: String,
     masked_number: String,
     masked_address: String,
     bills: Vec<BillRow>,
@@ -50,8 +52,8 @@ struct BillsPage<'a> {
     errors: Vec<FieldError>,
 }
 
-pub fn period_label(v: &ReceivableView) -> String {
-    format!("{} to {}", v.period_start, v.period_end)
+pub fn period_label(l: Locale, v: &ReceivableView) -> String {
+    l.date_range(&v.period_start, &v.period_end)
 }
 
 /// The bill rows to show, with one bill's form state (after an error).
@@ -59,9 +61,11 @@ async fn page(
     app: &App,
     d: &Department,
     session: &ResidentSession,
+    locale: &PageLocale,
     account_id: i64,
     failed: Option<(i64, String, String)>,
 ) -> Result<Response, WebError> {
+    let l = locale.locale;
     let summary = account_summary(app, account_id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -77,8 +81,8 @@ async fn page(
             BillRow {
                 id: v.id,
                 reference: v.reference.clone(),
-                period: period_label(&v),
-                due_date: v.due_date.clone(),
+                period: period_label(l, &v),
+                due_date: l.date(&v.due_date),
                 amount_due: v.amount_due,
                 paid: v.paid,
                 balance: v.balance(),
@@ -103,11 +107,12 @@ async fn page(
             b.error.as_ref().map(|m| FieldError::new(anchor, m.clone()))
         })
         .collect();
-    let title = if errors.is_empty() {
-        format!("Your {} bills", d.name.to_lowercase())
-    } else {
-        format!("Error: Your {} bills", d.name.to_lowercase())
-    };
+    let dept_name = d.text(l).name;
+    let title = page_title(
+        l,
+        l.msg1("bills-title", "department", dept_name.to_lowercase()),
+        !errors.is_empty(),
+    );
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -116,9 +121,9 @@ async fn page(
     render_status(
         status,
         &BillsPage {
-            chrome: Chrome::new(app, &title),
+            chrome: Chrome::resident(app, locale, title),
             dept_id: d.id.as_str(),
-            dept_name: &d.name,
+            dept_name,
             masked_number: summary.masked_number,
             masked_address: summary.masked_address,
             bills,
@@ -134,6 +139,7 @@ async fn page(
 pub async fn show(
     State(app): State<App>,
     session: ResidentSession,
+    locale: PageLocale,
     Path(dept): Path<String>,
 ) -> Result<Response, WebError> {
     let d = department(&app, &dept)?;
@@ -141,7 +147,7 @@ pub async fn show(
     let Some(account_id) = data.grant_for(d.id.as_str()) else {
         return Ok(Redirect::to(&format!("/pay/{}", d.id)).into_response());
     };
-    page(&app, d, &session, account_id, None).await
+    page(&app, d, &session, &locale, account_id, None).await
 }
 
 #[derive(Deserialize)]
@@ -157,6 +163,7 @@ pub struct AmountForm {
 pub async fn choose(
     State(app): State<App>,
     session: ResidentSession,
+    locale: PageLocale,
     Path(dept): Path<String>,
     CsrfForm(form): CsrfForm<AmountForm>,
 ) -> Result<Response, WebError> {
@@ -182,7 +189,7 @@ pub async fn choose(
     }
     let chosen = match form.choice.as_str() {
         "other" if d.rules.allow_partial || d.rules.allow_overpayment => {
-            Cents::parse_dollars(&form.amount).map_err(|e| e.to_string())
+            Cents::parse_dollars(&form.amount).map_err(|e| e.localize(locale.locale))
         }
         _ => Ok(available),
     };
@@ -190,12 +197,12 @@ pub async fn choose(
         d.rules
             .check(a, available)
             .map(|()| a)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.localize(locale.locale))
     }) {
         Ok(a) => a,
         Err(why) => {
             let failed = (bill_id, sentence(&why), form.amount.trim().to_owned());
-            return page(&app, d, &session, account_id, Some(failed)).await;
+            return page(&app, d, &session, &locale, account_id, Some(failed)).await;
         }
     };
     data.draft = Some(Draft {

@@ -11,12 +11,14 @@ use super::department;
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::config::Department;
+use crate::i18n::Localize;
 use crate::services::lookup::{LookupError, find_account};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
 use crate::web::limits::{self, Class};
-use crate::web::pages::{Chrome, FieldError, error_for, render_status};
+use crate::web::locale::PageLocale;
+use crate::web::pages::{Chrome, FieldError, error_for, page_title, render_status};
 use crate::web::session::ResidentSession;
 
 #[derive(Template)]
@@ -24,9 +26,9 @@ use crate::web::session::ResidentSession;
 struct LookupPage<'a> {
     chrome: Chrome<'a>,
     dept_id: &'a str,
-    dept_name: &'a str,
-    lookup_label: &'a str,
-    lookup_hint: &'a str,
+    dept_name: String,
+    lookup_label: String,
+    lookup_hint: String,
     csrf: String,
     account: &'a str,
     zip: &'a str,
@@ -40,11 +42,17 @@ fn page(
     app: &App,
     d: &Department,
     session: &ResidentSession,
+    locale: &PageLocale,
     typed: (&str, &str),
     errors: Vec<FieldError>,
 ) -> Result<Response, WebError> {
-    let prefix = if errors.is_empty() { "" } else { "Error: " };
-    let title = format!("{prefix}Pay a {} bill", d.name.to_lowercase());
+    let l = locale.locale;
+    let text = d.text(l);
+    let title = page_title(
+        l,
+        l.msg1("lookup-title", "department", text.name.to_lowercase()),
+        !errors.is_empty(),
+    );
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -53,11 +61,11 @@ fn page(
     render_status(
         status,
         &LookupPage {
-            chrome: Chrome::new(app, &title),
+            chrome: Chrome::resident(app, locale, title),
             dept_id: d.id.as_str(),
-            dept_name: &d.name,
-            lookup_label: &d.lookup_label,
-            lookup_hint: &d.lookup_hint,
+            dept_name: text.name,
+            lookup_label: text.lookup_label,
+            lookup_hint: text.lookup_hint,
             csrf: session.csrf_token(app),
             account: typed.0.trim(),
             zip: typed.1.trim(),
@@ -71,10 +79,11 @@ fn page(
 pub async fn show(
     State(app): State<App>,
     session: ResidentSession,
+    locale: PageLocale,
     Path(dept): Path<String>,
 ) -> Result<Response, WebError> {
     let d = department(&app, &dept)?;
-    page(&app, d, &session, ("", ""), Vec::new())
+    page(&app, d, &session, &locale, ("", ""), Vec::new())
 }
 
 #[derive(Deserialize)]
@@ -89,6 +98,7 @@ pub async fn submit(
     State(app): State<App>,
     session: ResidentSession,
     ClientIp(ip): ClientIp,
+    locale: PageLocale,
     Path(dept): Path<String>,
     CsrfForm(form): CsrfForm<LookupForm>,
 ) -> Result<Response, WebError> {
@@ -124,11 +134,11 @@ pub async fn submit(
         }
         Err(LookupError::Invalid { account, verifier }) => {
             let mut errors = Vec::new();
-            if let Some(m) = account {
-                errors.push(FieldError::new("account_number", m));
+            if let Some(e) = account {
+                errors.push(FieldError::new("account_number", e.localize(locale.locale)));
             }
-            if let Some(m) = verifier {
-                errors.push(FieldError::new("zip", m));
+            if let Some(e) = verifier {
+                errors.push(FieldError::new("zip", e.localize(locale.locale)));
             }
             errors
         }
@@ -150,10 +160,17 @@ pub async fn submit(
             tx.commit().await?;
             vec![FieldError::new(
                 "account_number",
-                "We could not find a bill with that account number and ZIP code. Check both against your bill.",
+                locale.locale.msg("lookup-no-match"),
             )]
         }
         Err(LookupError::Store(e)) => return Err(e.into()),
     };
-    page(&app, d, &session, (&form.account_number, &form.zip), errors)
+    page(
+        &app,
+        d,
+        &session,
+        &locale,
+        (&form.account_number, &form.zip),
+        errors,
+    )
 }

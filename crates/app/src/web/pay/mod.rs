@@ -15,6 +15,7 @@ use axum::routing::get;
 use crate::app::App;
 use crate::config::Department;
 use crate::web::error::WebError;
+use crate::web::locale::PageLocale;
 use crate::web::pages::{Chrome, render};
 
 pub fn routes() -> Router<App> {
@@ -34,18 +35,22 @@ fn department<'a>(app: &'a App, id: &str) -> Result<&'a Department, WebError> {
 #[template(path = "home.html")]
 struct HomePage<'a> {
     chrome: Chrome<'a>,
-    departments: Vec<(&'a str, &'a str, &'a str)>,
+    /// Id, name and summary.
+    departments: Vec<(&'a str, String, String)>,
 }
 
-async fn home(State(app): State<App>) -> Result<Response, WebError> {
+async fn home(State(app): State<App>, page: PageLocale) -> Result<Response, WebError> {
     let departments = app
         .config
         .departments
         .iter()
-        .map(|d| (d.id.as_str(), d.name.as_str(), d.summary.as_str()))
+        .map(|d| {
+            let text = d.text(page.locale);
+            (d.id.as_str(), text.name, text.summary)
+        })
         .collect();
     render(&HomePage {
-        chrome: Chrome::new(&app, "Pay the city online"),
+        chrome: Chrome::resident(&app, &page, page.locale.msg("home-title")),
         departments,
     })
 }

@@ -14,11 +14,13 @@ use crate::services::payments::{self, email_context};
 use crate::services::receipts::{Receipt, load_receipt};
 use crate::store;
 use crate::web::error::WebError;
+use crate::web::locale::{PageLocale, Source};
 use crate::web::pages::{Chrome, render};
 use crate::web::session::ResidentSession;
 
 pub enum ReceiptState {
     Paid(Receipt),
+    /// The message key saying why.
     Failed(&'static str),
     Expired,
     Waiting,
@@ -34,29 +36,23 @@ struct ReceiptPage<'a> {
     emailed_to: Option<String>,
 }
 
+/// The message key for why the processor did not take the payment.
 fn decline_message(code: Option<&str>) -> &'static str {
     match code.and_then(DeclineReason::from_code) {
-        Some(DeclineReason::Declined) => {
-            "Your card was declined. Try another card, or contact your card issuer."
-        }
-        Some(DeclineReason::InsufficientFunds) => {
-            "Your card was declined because there are not enough funds. Try another card."
-        }
-        Some(DeclineReason::ExpiredCard) => "Your card has expired. Try another card.",
-        Some(DeclineReason::IncorrectCvc) => {
-            "The security code did not match. Check the 3 or 4 digits on your card and try again."
-        }
-        Some(DeclineReason::ProcessingError) => {
-            "The payment processor had a problem. Try again in a few minutes."
-        }
-        Some(DeclineReason::Cancelled) => "You cancelled the payment on the payment page.",
-        None => "The payment could not be taken.",
+        Some(DeclineReason::Declined) => "decline-declined",
+        Some(DeclineReason::InsufficientFunds) => "decline-insufficient-funds",
+        Some(DeclineReason::ExpiredCard) => "decline-expired-card",
+        Some(DeclineReason::IncorrectCvc) => "decline-incorrect-cvc",
+        Some(DeclineReason::ProcessingError) => "decline-processing-error",
+        Some(DeclineReason::Cancelled) => "decline-cancelled",
+        None => "decline-unknown",
     }
 }
 
 pub async fn show(
     State(app): State<App>,
     session: ResidentSession,
+    locale: PageLocale,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     // Only ids we could have issued; anything else is simply not found.
@@ -96,14 +92,20 @@ pub async fn show(
             let receipt = load_receipt(&app, &payment.id)
                 .await
                 .map_err(|e| WebError::Internal(Box::new(e)))?;
-            (ReceiptState::Paid(receipt), "Payment received")
+            (ReceiptState::Paid(receipt), "receipt-paid-title")
         }
         PaymentStatus::Failed => (
             ReceiptState::Failed(decline_message(payment.failure_code.as_deref())),
-            "Your payment was not taken",
+            "receipt-failed-title",
         ),
-        PaymentStatus::Expired => (ReceiptState::Expired, "Your payment was not completed"),
-        _ => (ReceiptState::Waiting, "We are confirming your payment"),
+        PaymentStatus::Expired => (ReceiptState::Expired, "receipt-expired-title"),
+        _ => (ReceiptState::Waiting, "receipt-waiting-title"),
+    };
+    // In the language the resident paid in (this may be another browser,
+    // opened from the e-mail), unless they have just chosen one here.
+    let locale = match locale.source {
+        Source::Query => locale,
+        _ => locale.with_locale(payment.locale),
     };
     let emailed_to = match (&state, payment.receipt_email_enc.as_deref()) {
         (ReceiptState::Paid(_), Some(sealed)) => app
@@ -116,7 +118,7 @@ pub async fn show(
         _ => None,
     };
     render(&ReceiptPage {
-        chrome: Chrome::new(&app, title),
+        chrome: Chrome::resident(&app, &locale, locale.locale.msg(title)),
         state,
         payment_id: &payment.id,
         dept_id,

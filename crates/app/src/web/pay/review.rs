@@ -13,13 +13,15 @@ use super::bills::period_label;
 use crate::app::App;
 use crate::audit::Actor;
 use crate::config::Department;
+use crate::i18n::{Locale, Localize};
 use crate::services::payments::{self, Next, PaymentError, StartRequest};
 use crate::store;
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
 use crate::web::limits::{self, Class};
-use crate::web::pages::{Chrome, FieldError, error_for, render_status, sentence};
+use crate::web::locale::PageLocale;
+use crate::web::pages::{Chrome, FieldError, error_for, page_title, render_status, sentence};
 use crate::web::session::{Draft, ResidentSession};
 
 #[derive(Template)]
@@ -27,7 +29,7 @@ use crate::web::session::{Draft, ResidentSession};
 struct ReviewPage<'a> {
     chrome: Chrome<'a>,
     dept_id: &'a str,
-    dept_name: &'a str,
+    dept_name: String,
     reference: String,
     period: String,
     amount: Cents,
@@ -42,44 +44,44 @@ struct ReviewPage<'a> {
 }
 
 /// How the fee is worked out, in words.
-fn describe_fee(d: &Department) -> String {
+fn describe_fee(l: Locale, d: &Department) -> String {
     let f = &d.card_fee;
     if f.is_free() {
         return String::new();
     }
     let mut parts = Vec::new();
     if f.percent() > rust_decimal::Decimal::ZERO {
-        parts.push(format!("{}% of the payment", f.percent().normalize()));
+        // A decimal point, as on the bill, in both languages (see
+        // `i18n::format`).
+        let percent = f.percent().normalize().to_string();
+        parts.push(l.msg1("fee-percent", "percent", percent));
     }
     if f.flat().is_positive() {
-        parts.push(format!("{} per payment", f.flat()));
+        parts.push(l.msg1("fee-flat", "amount", f.flat()));
     }
-    let mut s = if parts.is_empty() {
-        "A fee".to_owned()
-    } else {
-        let joined = parts.join(" plus ");
-        let mut c = joined.chars();
-        c.next()
-            .map(|x| x.to_uppercase().collect::<String>() + c.as_str())
-            .unwrap_or_default()
+    let mut rule = match parts.as_slice() {
+        [] => l.msg("fee-some"),
+        [one] => sentence(one),
+        [first, second, ..] => sentence(&l.msg2("fee-plus", "first", first, "second", second)),
     };
     if f.min().is_positive() {
-        s.push_str(&format!(", at least {}", f.min()));
+        rule = l.msg2("fee-at-least", "rule", rule, "amount", f.min());
     }
     if let Some(max) = f.max() {
-        s.push_str(&format!(", at most {max}"));
+        rule = l.msg2("fee-at-most", "rule", rule, "amount", max);
     }
-    s.push_str(". The fee covers the cost of card processing.");
-    s
+    l.msg1("fee-explained", "rule", rule)
 }
 
 async fn page(
     app: &App,
     session: &ResidentSession,
+    locale: &PageLocale,
     draft: &Draft,
     email: &str,
     errors: Vec<FieldError>,
 ) -> Result<Response, WebError> {
+    let l = locale.locale;
     let d = app
         .config
         .department(&draft.department)
@@ -89,11 +91,7 @@ async fn page(
         .ok_or(WebError::NotFound)?;
     let q = payments::quote(app, &draft.department, Cents::new(draft.amount_cents))
         .map_err(|e| WebError::Internal(Box::new(e)))?;
-    let title = if errors.is_empty() {
-        "Check your payment"
-    } else {
-        "Error: Check your payment"
-    };
+    let title = page_title(l, l.msg("review-title"), !errors.is_empty());
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -103,15 +101,15 @@ async fn page(
     render_status(
         status,
         &ReviewPage {
-            chrome: Chrome::new(app, title),
+            chrome: Chrome::resident(app, locale, title),
             dept_id: d.id.as_str(),
-            dept_name: &d.name,
-            period: period_label(&view),
+            dept_name: d.text(l).name,
+            period: period_label(l, &view),
             reference: view.reference,
             amount: q.amount,
             fee: q.fee,
             total: q.total,
-            fee_rule: describe_fee(d),
+            fee_rule: describe_fee(l, d),
             csrf: session.csrf_token(app),
             idempotency_key: &draft.idempotency_key,
             email,
@@ -121,12 +119,16 @@ async fn page(
     )
 }
 
-pub async fn show(State(app): State<App>, session: ResidentSession) -> Result<Response, WebError> {
+pub async fn show(
+    State(app): State<App>,
+    session: ResidentSession,
+    locale: PageLocale,
+) -> Result<Response, WebError> {
     let data = session.load(&app).await?;
     let Some(draft) = data.draft else {
         return Ok(Redirect::to("/").into_response());
     };
-    page(&app, &session, &draft, "", Vec::new()).await
+    page(&app, &session, &locale, &draft, "", Vec::new()).await
 }
 
 #[derive(Deserialize)]
@@ -141,6 +143,7 @@ pub async fn confirm(
     State(app): State<App>,
     session: ResidentSession,
     ClientIp(ip): ClientIp,
+    locale: PageLocale,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<Response, WebError> {
     if let Some(too_many) = limits::check(&app, ip, Class::Payment).await {
@@ -166,11 +169,12 @@ pub async fn confirm(
         return page(
             &app,
             &session,
+            &locale,
             &draft,
             "",
             vec![FieldError::new(
                 "email",
-                "This page was out of date. Check the payment below and continue again.",
+                locale.locale.msg("review-out-of-date"),
             )],
         )
         .await;
@@ -183,9 +187,13 @@ pub async fn confirm(
                 return page(
                     &app,
                     &session,
+                    &locale,
                     &draft,
                     typed,
-                    vec![FieldError::new("email", sentence(&e.to_string()))],
+                    vec![FieldError::new(
+                        "email",
+                        sentence(&e.localize(locale.locale)),
+                    )],
                 )
                 .await;
             }
@@ -201,6 +209,7 @@ pub async fn confirm(
             amount: Cents::new(draft.amount_cents),
             idempotency_key: &draft.idempotency_key,
             email,
+            locale: locale.locale,
             actor: &actor,
             source_ip: ip,
         },
@@ -210,12 +219,14 @@ pub async fn confirm(
         Ok(Next::Processor(url)) => Ok(Redirect::to(url.as_str()).into_response()),
         Ok(Next::Receipt(id)) => Ok(Redirect::to(&format!("/pay/receipt/{id}")).into_response()),
         Err(PaymentError::Amount(e)) => {
-            let msg = format!(
-                "This bill has changed since you chose the amount: {e}. Go back and choose the amount again."
-            );
+            let msg =
+                locale
+                    .locale
+                    .msg1("review-bill-changed", "reason", e.localize(locale.locale));
             page(
                 &app,
                 &session,
+                &locale,
                 &draft,
                 form.email.trim(),
                 vec![FieldError::new("change-amount", msg)],

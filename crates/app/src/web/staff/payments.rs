@@ -216,7 +216,7 @@ pub async fn search(
                     receipt_number: p.receipt_number.unwrap_or_default(),
                     total: p.total,
                     card: match (p.card_brand, p.card_last4) {
-                        (Some(b), Some(l)) => format!("{} {l}", brand_name(&b)),
+                        (Some(b), Some(l)) => format!("{} {l}", brand_name(&b).unwrap_or("Card")),
                         _ => String::new(),
                     },
                     id: p.id,
@@ -451,7 +451,7 @@ async fn detail_page(
         .collect();
     let role = user.role;
     let card = match (&p.card_brand, &p.card_last4) {
-        (Some(b), Some(l)) => format!("{} ending {l}", brand_name(b)),
+        (Some(b), Some(l)) => format!("{} ending {l}", brand_name(b).unwrap_or("Card")),
         _ => String::new(),
     };
     let status = if note_error.is_some() {

@@ -1,0 +1,198 @@
+# Resident-facing text in English (US). Every message here has a twin in
+# es.ftl with the same variables; a test fails when they drift apart.
+# Messages that start lower-case are parts of sentences (field errors that
+# are also quoted inside other messages); pages capitalise them.
+
+## Layout
+
+skip-link = Skip to main content
+service-name = Pay online
+footer-card-note = Card payments are taken by the city's payment processor on its own secure page. The city never sees or stores your card number.
+language-nav = Language
+title-with-error = Error: { $title }
+error-prefix = Error:
+error-summary-title = There is a problem
+continue = Continue
+
+## Dates: "November 28, 2026"
+
+date-long = { $month } { $day }, { $year }
+date-range = { $start } to { $end }
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+
+## Start page
+
+home-title = Pay the city online
+home-lead = Pay a bill with a debit or credit card. You do not need an account.
+home-pay-department = Pay a { $department } bill
+home-before-title = Before you start
+home-before-bill = Have your bill to hand: you will need the number printed on it and the ZIP code of the service address.
+home-before-card = You will enter your card details on our payment processor's secure page, not on this site.
+
+## Finding the bill
+
+lookup-title = Pay a { $department } bill
+lookup-intro = Enter the details printed on your bill.
+lookup-default-label = Account number
+lookup-default-hint = Printed at the top of your bill, for example 1002-3345.
+lookup-zip-label = ZIP code of the service address
+lookup-zip-hint = The 5-digit ZIP code of the address we provide service to, as printed on the bill.
+lookup-submit = Find my bill
+lookup-no-match = We could not find a bill with that account number and ZIP code. Check both against your bill.
+
+## The account's bills
+
+bills-title = Your { $department } bills
+bills-account = Account
+bills-service-address = Service address
+bills-nothing-due = Nothing is due on this account.
+bills-thanks = Thank you.
+bills-bill-heading = Bill { $reference }
+bills-period = Billing period
+bills-due-date = Due date
+bills-amount-billed = Amount billed
+bills-paid-so-far = Paid so far
+bills-amount-due = Amount due
+bills-in-progress =
+    A payment of { $amount } on this bill is in progress. It will be confirmed or cancelled within { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }.
+bills-how-much = How much do you want to pay?
+bills-full-amount = The full amount due, { $amount }
+bills-other-amount = Another amount
+bills-amount-label = Amount in dollars
+bills-amount-hint = For example, 45.10. The smallest payment is { $minimum }.
+bills-other-account = Look up a different account
+
+## Checking the payment
+
+review-title = Check your payment
+review-paying = Paying
+review-paying-value = { $department } bill { $reference }
+review-period = Billing period
+review-payment = Payment
+review-fee = Card convenience fee
+review-total = Total to be charged
+review-change-amount = Change the amount
+review-next-title = What happens next
+review-next-processor = You will go to our payment processor's secure page to enter your card details. The city never sees your card number.
+review-next-receipt = When you have paid, you will come back here and see your receipt.
+review-next-balance = Your bill's balance goes down by { $amount } once the processor confirms the payment.
+review-email-label = E-mail address for your receipt (optional)
+review-email-hint = We only use it to send this receipt.
+review-submit = Continue to secure payment
+review-out-of-date = This page was out of date. Check the payment below and continue again.
+review-bill-changed = This bill has changed since you chose the amount: { $reason }. Go back and choose the amount again.
+
+## How the card fee is worked out
+
+fee-percent = { $percent }% of the payment
+fee-flat = { $amount } per payment
+fee-plus = { $first } plus { $second }
+fee-some = A fee
+fee-at-least = { $rule }, at least { $amount }
+fee-at-most = { $rule }, at most { $amount }
+fee-explained = { $rule }. The fee covers the cost of card processing.
+
+## The receipt page
+
+receipt-paid-title = Payment received
+receipt-number = Your receipt number is { $number }
+receipt-line = { $department } bill { $reference }
+receipt-fee = Convenience fee
+receipt-total = Total charged
+receipt-paid-with = Paid with
+receipt-date = Date
+receipt-emailed = We have e-mailed a copy of this receipt to { $address }.
+receipt-keep = Keep your receipt number. You can print this page for your records.
+receipt-pay-another = Pay another bill
+receipt-failed-title = Your payment was not taken
+receipt-not-charged = You have not been charged.
+receipt-try-again = Try again
+receipt-expired-title = Your payment was not completed
+receipt-expired-text = The time to pay on the processor's page ran out.
+receipt-start-again = Start again
+receipt-waiting-title = We are confirming your payment
+receipt-waiting-text = The payment processor has not told us the result yet. This usually takes a few seconds.
+receipt-waiting-do-not-pay = Do not pay again.
+receipt-check-again = Check the result again
+receipt-waiting-email = If you gave an e-mail address, we will send your receipt there as soon as the payment is confirmed.
+card-ending = { $brand } ending { $last4 }
+card-brand-other = Card
+card-unknown = card
+
+## Why a card payment failed
+
+decline-declined = Your card was declined. Try another card, or contact your card issuer.
+decline-insufficient-funds = Your card was declined because there are not enough funds. Try another card.
+decline-expired-card = Your card has expired. Try another card.
+decline-incorrect-cvc = The security code did not match. Check the 3 or 4 digits on your card and try again.
+decline-processing-error = The payment processor had a problem. Try again in a few minutes.
+decline-cancelled = You cancelled the payment on the payment page.
+decline-unknown = The payment could not be taken.
+
+## The receipt e-mail
+
+mail-subject = Your payment receipt { $number }
+mail-title = Payment receipt { $number }
+mail-heading = { $city }: payment receipt
+mail-receipt-number = Receipt number { $number }, paid on { $date }.
+mail-receipt-number-label = Receipt number
+mail-paid-on-label = Paid on
+mail-line = { $department }, bill { $reference }
+mail-payment = Payment
+mail-view-online = View this receipt online
+mail-view-label = View this receipt
+mail-keep = Keep this e-mail for your records. The city will never ask you for your card number by e-mail or phone.
+
+## Error pages
+
+error-reference = If you contact us about this, quote reference { $reference }.
+error-start-page = Go to the start page
+error-not-found-title = Page not found
+error-not-found-text = If you typed the web address, check it is correct. If you followed a link, the page may have moved.
+error-method-text = This page cannot be used that way.
+error-too-large-title = What you sent is too large
+error-too-large-text = Go back and try again with less text.
+error-bad-request-title = Sorry, we could not understand that request
+error-bad-request-text = Go back, reload the page and try again.
+error-forbidden-title = Your session has expired or the form was not sent from this site
+error-forbidden-text = Go back, reload the page and try again. Nothing was changed.
+error-unavailable-title = Sorry, the service is unavailable
+error-unavailable-text = Try again in a few minutes. You have not been charged.
+error-internal-title = Sorry, there is a problem with the service
+error-internal-text = Try again later. If you were paying, you have not been charged twice: check your e-mail for a receipt before trying again.
+error-too-many-title = Too many attempts
+error-too-many-text = You have tried this too many times in a short time. Wait a minute and try again.
+
+## What is wrong with a field (lower-case: also quoted inside sentences)
+
+amount-empty = enter an amount
+amount-not-a-number = enter an amount in dollars and cents, like 45.10
+amount-too-many-decimals = an amount cannot have more than two decimal places
+amount-negative = the amount cannot be negative
+amount-too-large = the amount is too large
+amount-nothing-due = there is nothing to pay on this bill
+amount-zero = enter an amount greater than zero
+amount-below-minimum = the smallest payment accepted is { $amount }
+amount-partial-not-allowed = this bill must be paid in full ({ $amount })
+amount-above-balance = you can pay at most { $amount }, the amount due
+account-number-empty = enter your account number
+account-number-bad-character = an account number has letters and digits only
+account-number-too-long = an account number has at most 32 characters
+zip-empty = enter the ZIP code of the service address
+zip-malformed = enter a 5-digit ZIP code, like 94110
+email-empty = enter an e-mail address
+email-malformed = enter an e-mail address like name@example.com

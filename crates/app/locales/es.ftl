@@ -1,0 +1,199 @@
+# Resident-facing text in Spanish as used in the United States (es-US):
+# "usted", dollars, ZIP codes. Every message here has a twin in en.ftl with
+# the same variables; a test fails when they drift apart.
+# Messages that start lower-case are parts of sentences (field errors that
+# are also quoted inside other messages); pages capitalise them.
+
+## Layout
+
+skip-link = Saltar al contenido principal
+service-name = Pagos en línea
+footer-card-note = Los pagos con tarjeta los procesa el procesador de pagos de la ciudad en su propia página segura. La ciudad nunca ve ni guarda el número de su tarjeta.
+language-nav = Idioma
+title-with-error = Error: { $title }
+error-prefix = Error:
+error-summary-title = Hay un problema
+continue = Continuar
+
+## Dates: "28 de noviembre de 2026"
+
+date-long = { $day } de { $month } de { $year }
+date-range = del { $start } al { $end }
+month-1 = enero
+month-2 = febrero
+month-3 = marzo
+month-4 = abril
+month-5 = mayo
+month-6 = junio
+month-7 = julio
+month-8 = agosto
+month-9 = septiembre
+month-10 = octubre
+month-11 = noviembre
+month-12 = diciembre
+
+## Start page
+
+home-title = Pague a la ciudad en línea
+home-lead = Pague una factura con tarjeta de débito o de crédito. No necesita una cuenta.
+home-pay-department = Pagar una factura de { $department }
+home-before-title = Antes de empezar
+home-before-bill = Tenga a mano su factura: necesitará el número impreso en ella y el código postal (ZIP) de la dirección de servicio.
+home-before-card = Escribirá los datos de su tarjeta en la página segura de nuestro procesador de pagos, no en este sitio.
+
+## Finding the bill
+
+lookup-title = Pagar una factura de { $department }
+lookup-intro = Escriba los datos impresos en su factura.
+lookup-default-label = Número de cuenta
+lookup-default-hint = Impreso en la parte superior de su factura, por ejemplo 1002-3345.
+lookup-zip-label = Código postal (ZIP) de la dirección de servicio
+lookup-zip-hint = El código postal de 5 dígitos de la dirección donde prestamos el servicio, tal como aparece en la factura.
+lookup-submit = Buscar mi factura
+lookup-no-match = No encontramos ninguna factura con ese número de cuenta y ese código postal. Compare ambos con su factura.
+
+## The account's bills
+
+bills-title = Sus facturas de { $department }
+bills-account = Cuenta
+bills-service-address = Dirección de servicio
+bills-nothing-due = No hay nada pendiente de pago en esta cuenta.
+bills-thanks = Gracias.
+bills-bill-heading = Factura { $reference }
+bills-period = Período de facturación
+bills-due-date = Fecha de vencimiento
+bills-amount-billed = Importe facturado
+bills-paid-so-far = Pagado hasta ahora
+bills-amount-due = Importe pendiente
+bills-in-progress =
+    Hay un pago de { $amount } en curso para esta factura. Se confirmará o se cancelará en { $minutes ->
+        [one] { $minutes } minuto
+       *[other] { $minutes } minutos
+    } como máximo.
+bills-how-much = ¿Cuánto quiere pagar?
+bills-full-amount = El importe pendiente completo, { $amount }
+bills-other-amount = Otro importe
+bills-amount-label = Importe en dólares
+bills-amount-hint = Por ejemplo, 45.10. El pago mínimo es de { $minimum }.
+bills-other-account = Buscar otra cuenta
+
+## Checking the payment
+
+review-title = Revise su pago
+review-paying = Va a pagar
+review-paying-value = Factura { $reference } de { $department }
+review-period = Período de facturación
+review-payment = Pago
+review-fee = Cargo por conveniencia (tarjeta)
+review-total = Total que se cobrará
+review-change-amount = Cambiar el importe
+review-next-title = Qué pasa después
+review-next-processor = Irá a la página segura de nuestro procesador de pagos para escribir los datos de su tarjeta. La ciudad nunca ve el número de su tarjeta.
+review-next-receipt = Cuando haya pagado, volverá aquí y verá su recibo.
+review-next-balance = El saldo de su factura bajará { $amount } en cuanto el procesador confirme el pago.
+review-email-label = Correo electrónico para su recibo (opcional)
+review-email-hint = Solo lo usamos para enviarle este recibo.
+review-submit = Continuar al pago seguro
+review-out-of-date = Esta página estaba desactualizada. Revise el pago a continuación y vuelva a continuar.
+review-bill-changed = Esta factura cambió después de que eligió el importe: { $reason }. Vuelva atrás y elija el importe otra vez.
+
+## How the card fee is worked out
+
+fee-percent = el { $percent } % del pago
+fee-flat = { $amount } por pago
+fee-plus = { $first } más { $second }
+fee-some = Un cargo
+fee-at-least = { $rule }, con un mínimo de { $amount }
+fee-at-most = { $rule }, con un máximo de { $amount }
+fee-explained = { $rule }. El cargo cubre el costo del procesamiento de la tarjeta.
+
+## The receipt page
+
+receipt-paid-title = Pago recibido
+receipt-number = Su número de recibo es { $number }
+receipt-line = Factura { $reference } de { $department }
+receipt-fee = Cargo por conveniencia
+receipt-total = Total cobrado
+receipt-paid-with = Pagado con
+receipt-date = Fecha
+receipt-emailed = Le enviamos una copia de este recibo a { $address }.
+receipt-keep = Guarde su número de recibo. Puede imprimir esta página para sus archivos.
+receipt-pay-another = Pagar otra factura
+receipt-failed-title = No se realizó su pago
+receipt-not-charged = No se le ha cobrado nada.
+receipt-try-again = Intentar de nuevo
+receipt-expired-title = Su pago no se completó
+receipt-expired-text = Se acabó el tiempo para pagar en la página del procesador.
+receipt-start-again = Empezar de nuevo
+receipt-waiting-title = Estamos confirmando su pago
+receipt-waiting-text = El procesador de pagos todavía no nos ha comunicado el resultado. Esto suele tardar unos segundos.
+receipt-waiting-do-not-pay = No vuelva a pagar.
+receipt-check-again = Consultar el resultado otra vez
+receipt-waiting-email = Si nos dio un correo electrónico, le enviaremos allí su recibo en cuanto se confirme el pago.
+card-ending = { $brand } terminada en { $last4 }
+card-brand-other = Tarjeta
+card-unknown = tarjeta
+
+## Why a card payment failed
+
+decline-declined = Su tarjeta fue rechazada. Pruebe con otra tarjeta o comuníquese con el emisor de su tarjeta.
+decline-insufficient-funds = Su tarjeta fue rechazada por falta de fondos. Pruebe con otra tarjeta.
+decline-expired-card = Su tarjeta está vencida. Pruebe con otra tarjeta.
+decline-incorrect-cvc = El código de seguridad no coincide. Revise los 3 o 4 dígitos de su tarjeta e inténtelo de nuevo.
+decline-processing-error = El procesador de pagos tuvo un problema. Inténtelo de nuevo en unos minutos.
+decline-cancelled = Usted canceló el pago en la página de pago.
+decline-unknown = No se pudo realizar el pago.
+
+## The receipt e-mail
+
+mail-subject = Su recibo de pago { $number }
+mail-title = Recibo de pago { $number }
+mail-heading = { $city }: recibo de pago
+mail-receipt-number = Recibo número { $number }, pagado el { $date }.
+mail-receipt-number-label = Número de recibo
+mail-paid-on-label = Fecha de pago
+mail-line = { $department }, factura { $reference }
+mail-payment = Pago
+mail-view-online = Ver este recibo en línea
+mail-view-label = Ver este recibo
+mail-keep = Guarde este correo para sus archivos. La ciudad nunca le pedirá el número de su tarjeta por correo electrónico ni por teléfono.
+
+## Error pages
+
+error-reference = Si se comunica con nosotros por este problema, indique la referencia { $reference }.
+error-start-page = Ir a la página de inicio
+error-not-found-title = No se encontró la página
+error-not-found-text = Si escribió la dirección web, compruebe que sea correcta. Si siguió un enlace, es posible que la página haya cambiado de lugar.
+error-method-text = Esta página no se puede usar de esa manera.
+error-too-large-title = Lo que envió es demasiado grande
+error-too-large-text = Vuelva atrás e inténtelo de nuevo con menos texto.
+error-bad-request-title = Lo sentimos, no pudimos entender esa solicitud
+error-bad-request-text = Vuelva atrás, vuelva a cargar la página e inténtelo de nuevo.
+error-forbidden-title = Su sesión venció o el formulario no se envió desde este sitio
+error-forbidden-text = Vuelva atrás, vuelva a cargar la página e inténtelo de nuevo. No se cambió nada.
+error-unavailable-title = Lo sentimos, el servicio no está disponible
+error-unavailable-text = Inténtelo de nuevo en unos minutos. No se le ha cobrado nada.
+error-internal-title = Lo sentimos, hay un problema con el servicio
+error-internal-text = Inténtelo más tarde. Si estaba pagando, no se le cobró dos veces: busque un recibo en su correo electrónico antes de volver a intentarlo.
+error-too-many-title = Demasiados intentos
+error-too-many-text = Lo intentó demasiadas veces en poco tiempo. Espere un minuto e inténtelo de nuevo.
+
+## What is wrong with a field (lower-case: also quoted inside sentences)
+
+amount-empty = escriba un importe
+amount-not-a-number = escriba un importe en dólares y centavos, como 45.10
+amount-too-many-decimals = un importe no puede tener más de dos decimales
+amount-negative = el importe no puede ser negativo
+amount-too-large = el importe es demasiado grande
+amount-nothing-due = no hay nada que pagar en esta factura
+amount-zero = escriba un importe mayor que cero
+amount-below-minimum = el pago mínimo que se acepta es de { $amount }
+amount-partial-not-allowed = esta factura se debe pagar completa ({ $amount })
+amount-above-balance = puede pagar como máximo { $amount }, el importe pendiente
+account-number-empty = escriba su número de cuenta
+account-number-bad-character = un número de cuenta solo tiene letras y dígitos
+account-number-too-long = un número de cuenta tiene 32 caracteres como máximo
+zip-empty = escriba el código postal (ZIP) de la dirección de servicio
+zip-malformed = escriba un código postal de 5 dígitos, como 94110
+email-empty = escriba un correo electrónico
+email-malformed = escriba un correo electrónico como nombre@ejemplo.com
