@@ -12,6 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
+# Read before the SQLite run, which starts cityteller without DATABASE_URL.
+pg_admin="${DATABASE_URL:-}"
 accounts=100000
 import_rows=1000000
 webhook_payments=40000
@@ -162,8 +164,7 @@ run_scenarios() {
 
 run_scenarios sqlite
 
-if [ -n "${DATABASE_URL:-}" ]; then
-    pg_admin="$DATABASE_URL"
+if [ -n "$pg_admin" ]; then
     pg_db="cityteller_bench_$$"
     psql "$pg_admin" -qc "CREATE DATABASE \"$pg_db\"" >/dev/null
     pg_url="$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$pg_admin" "$pg_db")"
