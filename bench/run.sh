@@ -111,6 +111,10 @@ TOML
     "$ct" import receivables --department utilities "$work/bills.csv" >/dev/null
     note import_100k "$name" "$(since "$t0")"
     "$tool" prep --config "$dir/cityteller.toml" --payments "$webhook_payments" --out "$dir/payments.csv" >/dev/null
+    # PostgreSQL: statistics for the tables prep just filled, as autovacuum
+    # would give them some time after a bulk load (the import refreshes its
+    # own tables' statistics itself).
+    if [ -n "$db" ]; then psql "$db" -qc "ANALYZE" >/dev/null; fi
     "$ct" serve >"$dir/serve.log" 2>&1 &
     serve_pid=$!
     pids+=("$serve_pid")

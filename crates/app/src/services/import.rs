@@ -139,7 +139,7 @@ where
         })
     };
     let result = write_all(app, dept, batches, reader, file_name, file_sha256, actor).await;
-    app.db.end_bulk().await;
+    app.db.end_bulk(&["service_accounts", "receivables"]).await;
     result
 }
 
