@@ -3,13 +3,17 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
 
 use crate::clock::Clock;
-use crate::config::{Config, ProcessorKind};
+use crate::config::{Config, Mode, ProcessorKind};
 use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::processor::Processor;
 use crate::processor::sandbox::SandboxProcessor;
+use crate::processor::stripe::{StripeProcessor, StripeSettings};
 use crate::store::Db;
 use crate::telemetry::Metrics;
 
@@ -48,6 +52,8 @@ pub enum StartError {
     Mail(String),
     #[error("refusing to start in production mode: {0}")]
     Unsafe(String),
+    #[error("refusing the processor key: {0}")]
+    ProcessorKey(String),
 }
 
 impl App {
@@ -114,5 +120,52 @@ pub fn processor_for(config: &Config, keys: &Keys) -> Result<Arc<dyn Processor>,
             )
             .map_err(StartError::Processor)?,
         )),
+        ProcessorKind::Stripe {
+            api_url,
+            checkout_origin,
+            allow_test_key,
+        } => {
+            check_stripe_key(
+                keys.processor_api_key.expose_secret(),
+                config.mode,
+                *allow_test_key,
+            )?;
+            Ok(Arc::new(
+                StripeProcessor::new(StripeSettings {
+                    api_base: api_url.clone(),
+                    checkout_origin: checkout_origin.clone(),
+                    secret_key: keys.processor_api_key.clone(),
+                    webhook_secrets: keys.webhook_secrets.clone(),
+                    timeout: config.processor.request_timeout,
+                    backoff: vec![
+                        Duration::from_millis(500),
+                        Duration::from_secs(2),
+                        Duration::from_secs(5),
+                    ],
+                })
+                .map_err(StartError::Processor)?,
+            ))
+        }
+    }
+}
+
+/// A live key outside production would charge real cards from a test
+/// server; a test key in production would take no money at all.
+pub fn check_stripe_key(key: &str, mode: Mode, allow_test_key: bool) -> Result<(), StartError> {
+    let live = key.starts_with("sk_live_") || key.starts_with("rk_live_");
+    let test = key.starts_with("sk_test_") || key.starts_with("rk_test_");
+    match (mode, live, test) {
+        (_, false, false) => Err(StartError::ProcessorKey(
+            "processor.api_key is not a Stripe secret key (sk_live_…, sk_test_… or a restricted rk_ key)"
+                .into(),
+        )),
+        (Mode::Production, false, true) if !allow_test_key => Err(StartError::ProcessorKey(
+            "production mode with a Stripe test key takes no money; set processor.allow_test_key = true for a rehearsal"
+                .into(),
+        )),
+        (Mode::Development, true, _) => Err(StartError::ProcessorKey(
+            "a live Stripe key outside production mode would charge real cards".into(),
+        )),
+        _ => Ok(()),
     }
 }

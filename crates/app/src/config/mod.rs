@@ -71,6 +71,15 @@ impl DatabaseUrl {
 pub enum ProcessorKind {
     /// The fake processor: its API and hosted page at `url`.
     Sandbox { url: Url },
+    /// Stripe: its API and its hosted Checkout pages. The secret key and
+    /// webhook secrets come from the key file, never from this file.
+    Stripe {
+        api_url: Url,
+        checkout_origin: Url,
+        /// Production mode with a test key (`sk_test_…`), for a city's
+        /// rehearsal on its production servers.
+        allow_test_key: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -274,10 +283,31 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
                 parse_base_url,
             )
             .map(|url| ProcessorKind::Sandbox { url }),
+        "stripe" => {
+            let api_url = r.parsed(
+                "processor.stripe_api_url",
+                Some("https://api.stripe.com/"),
+                parse_base_url,
+            );
+            let checkout_origin = r.parsed(
+                "processor.stripe_checkout_origin",
+                Some("https://checkout.stripe.com/"),
+                parse_base_url,
+            );
+            let allow_test_key = r.boolean("processor.allow_test_key", false);
+            match (api_url, checkout_origin) {
+                (Some(api_url), Some(checkout_origin)) => Some(ProcessorKind::Stripe {
+                    api_url,
+                    checkout_origin,
+                    allow_test_key,
+                }),
+                _ => None,
+            }
+        }
         other => {
             r.error(
                 "processor.kind",
-                format!("unknown processor {other:?} (known: sandbox)"),
+                format!("unknown processor {other:?} (known: sandbox, stripe)"),
             );
             None
         }
@@ -633,9 +663,23 @@ fee_income = "4410"
         let keys = dir.path().join("keys.toml");
         std::fs::write(&keys, "x").unwrap();
         let c = load(text, &[("CITYTELLER_KEYS_FILE", keys.to_str().unwrap())]);
-        let errs = c.err().map(|e| e.0).unwrap_or_default();
-        // The example names the sandbox so it stays runnable; production
-        // mode must refuse exactly that and nothing else.
+        let errs = c.as_ref().err().map(|e| e.0.clone()).unwrap_or_default();
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(matches!(
+            c.unwrap().processor.kind,
+            ProcessorKind::Stripe {
+                allow_test_key: false,
+                ..
+            }
+        ));
+        let sandbox = text.replace("kind = \"stripe\"", "kind = \"sandbox\"");
+        let errs = load(
+            &sandbox,
+            &[("CITYTELLER_KEYS_FILE", keys.to_str().unwrap())],
+        )
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default();
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
             errs[0].contains("refuses the sandbox processor"),
@@ -648,6 +692,28 @@ fee_income = "4410"
             "Servicios públicos"
         );
         assert!(matches!(dev.mail.transport, MailTransport::Smtp(_)));
+    }
+
+    #[test]
+    fn a_misspelt_department_setting_is_reported() {
+        let text = MINIMAL.replace(
+            "name = \"Utilities\"\n",
+            "name = \"Utilities\"\nallow_partail = true\n",
+        );
+        assert_ne!(text, MINIMAL);
+        let errs = load(&text, &[]).unwrap_err().0;
+        assert!(
+            errs.iter().any(|e| e
+                .contains("departments.utilities.allow_partail: unknown setting (check the spelling)")),
+            "{errs:?}"
+        );
+        let es = format!("{MINIMAL}[departments.utilities.es]\nnmae = \"Servicios\"\n");
+        let errs = load(&es, &[]).unwrap_err().0;
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("departments.utilities.es.nmae: unknown setting")),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -226,7 +226,12 @@ impl Reader {
 
     /// The keys of a table such as `departments`, in file order.
     pub fn table_keys(&mut self, path: &str) -> Vec<String> {
-        match self.lookup(path) {
+        let found = self.lookup(path);
+        // Listing a table's keys reads none of its settings: each one is
+        // still reported if nothing reads it (a misspelt key inside a
+        // department, say).
+        self.used.remove(path);
+        match found {
             None => Vec::new(),
             Some(Value::Table(t)) => t.keys().cloned().collect(),
             Some(other) => {

@@ -6,6 +6,8 @@
 //! states every behaviour, and nothing "succeeds" by accident.
 
 pub mod sandbox;
+pub mod signature;
+pub mod stripe;
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
@@ -124,6 +126,8 @@ pub struct ProcessorTransaction {
     pub checkout_ref: String,
     /// Positive for charges and refunds alike.
     pub amount: Cents,
+    /// What the processor kept of it (zero where it charges none).
+    pub fee: Cents,
     pub at: Timestamp,
 }
 
@@ -153,9 +157,22 @@ pub enum WebhookKind {
         processor_ref: String,
         status: CheckoutStatus,
     },
+    /// Something happened to a payment: its state is re-read from the
+    /// processor (events can arrive twice, late or out of order; the
+    /// processor's current answer is the same whatever the order).
+    Changed(PaymentLookup),
     /// An event type we do not act on: acknowledged and ignored, never
     /// treated as success.
     Ignored,
+}
+
+/// How an event names the payment it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentLookup {
+    /// The processor's id for it (a checkout).
+    ProcessorRef(String),
+    /// Our payment id, which we gave the processor as metadata.
+    PaymentId(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +217,11 @@ pub trait Processor: Send + Sync {
     async fn create_checkout(&self, req: &CheckoutRequest) -> Result<Checkout, ProcessorError>;
 
     async fn checkout_status(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError>;
+
+    /// The payer came back through the cancel link: close the checkout if
+    /// it is still open, so it cannot be paid later, and say where it
+    /// stands (a checkout paid meanwhile stays paid).
+    async fn cancel_checkout(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError>;
 
     async fn refund(&self, req: &RefundRequest) -> Result<RefundOutcome, ProcessorError>;
 

@@ -26,7 +26,7 @@ use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::fields::FieldContext;
 use crate::i18n::Locale;
 use crate::processor::{
-    CheckoutRequest, CheckoutStatus, ProcessorError, WebhookEvent, WebhookKind,
+    CheckoutRequest, CheckoutStatus, PaymentLookup, ProcessorError, WebhookEvent, WebhookKind,
 };
 use crate::store::group::Write;
 use crate::store::payments::{Capture, NewItem, NewPayment, PaymentRow};
@@ -259,7 +259,13 @@ async fn open_checkout(
         total: payment.total,
         description,
         return_url: receipt.clone(),
-        cancel_url: receipt,
+        // A hint only: the receipt page asks the processor to close the
+        // checkout, and the processor's answer decides.
+        cancel_url: {
+            let mut u = receipt;
+            u.set_query(Some("left=1"));
+            u
+        },
         expires_at: Timestamp::from_microsecond(payment.expires_at).unwrap_or(app.now()),
     };
     let result = app.processor.create_checkout(&req).await;
@@ -719,7 +725,7 @@ pub async fn handle_webhook(
     app: &App,
     event: &WebhookEvent,
 ) -> Result<WebhookResult, PaymentError> {
-    let (processor_ref, status) = match &event.kind {
+    let (payment_id, status) = match &event.kind {
         WebhookKind::Ignored => {
             let mut tx = app.db.begin().await?;
             store::processor_events::record(
@@ -738,21 +744,49 @@ pub async fn handle_webhook(
         WebhookKind::Checkout {
             processor_ref,
             status,
-        } => (processor_ref, status),
-    };
-    let Some(payment) =
-        store::payments::by_processor_ref(app.db.reader(), app.processor.name(), processor_ref)
+        } => {
+            let Some(payment) = store::payments::by_processor_ref(
+                app.db.reader(),
+                app.processor.name(),
+                processor_ref,
+            )
             .await?
-    else {
-        // Not ours (or our record of the checkout did not commit). The
-        // status query job will find it from our side.
-        tracing::warn!(event = %event.event_id, "webhook for an unknown checkout");
-        return Ok(WebhookResult::UnknownPayment);
+            else {
+                // Not ours (or our record of the checkout did not commit).
+                // The status query job will find it from our side.
+                tracing::warn!(event = %event.event_id, "webhook for an unknown checkout");
+                return Ok(WebhookResult::UnknownPayment);
+            };
+            (payment.id, status.clone())
+        }
+        WebhookKind::Changed(lookup) => {
+            let payment = match lookup {
+                PaymentLookup::ProcessorRef(r) => {
+                    store::payments::by_processor_ref(app.db.reader(), app.processor.name(), r)
+                        .await?
+                }
+                PaymentLookup::PaymentId(id) => store::payments::by_id(app.db.reader(), id)
+                    .await?
+                    .filter(|p| p.processor == app.processor.name()),
+            };
+            let Some((payment, processor_ref)) =
+                payment.and_then(|p| p.processor_ref.clone().map(|r| (p, r)))
+            else {
+                tracing::warn!(event = %event.event_id, "webhook for an unknown payment");
+                return Ok(WebhookResult::UnknownPayment);
+            };
+            // The event only says where to look: the state comes from the
+            // processor, now.
+            match app.processor.checkout_status(&processor_ref).await {
+                Ok(status) => (payment.id, status),
+                Err(e) => return Err(PaymentError::ProcessorUnavailable(e.to_string())),
+            }
+        }
     };
     let applied = apply_status(
         app,
-        &payment.id,
-        status,
+        &payment_id,
+        &status,
         Source::Webhook {
             event_id: &event.event_id,
             event_type: &event.event_type,
@@ -768,13 +802,33 @@ pub async fn handle_webhook(
 
 /// Asks the processor about an open payment and applies the answer.
 pub async fn refresh(app: &App, payment: &PaymentRow) -> Result<PaymentStatus, PaymentError> {
+    ask_processor(app, payment, false).await
+}
+
+/// The payer came back through the processor's cancel link: the checkout
+/// is closed at the processor if still open, and whatever the processor
+/// then says is applied (a payment made meanwhile stays made).
+pub async fn payer_left(app: &App, payment: &PaymentRow) -> Result<PaymentStatus, PaymentError> {
+    ask_processor(app, payment, true).await
+}
+
+async fn ask_processor(
+    app: &App,
+    payment: &PaymentRow,
+    close: bool,
+) -> Result<PaymentStatus, PaymentError> {
     if !payment.status.is_open() {
         return Ok(payment.status);
     }
     let Some(processor_ref) = payment.processor_ref.as_deref() else {
         return Ok(payment.status);
     };
-    let status = match app.processor.checkout_status(processor_ref).await {
+    let answer = if close {
+        app.processor.cancel_checkout(processor_ref).await
+    } else {
+        app.processor.checkout_status(processor_ref).await
+    };
+    let status = match answer {
         Ok(s) => s,
         Err(ProcessorError::NotFound) => CheckoutStatus::Expired,
         Err(e) => return Err(PaymentError::ProcessorUnavailable(e.to_string())),

@@ -26,12 +26,56 @@ pub enum Backend {
 }
 
 /// Where PostgreSQL for tests lives.
+/// A Python that can import `module`: `TEST_PYTHON`, or the project's CI
+/// virtualenv, or `python3`.
+pub fn python_with(module: &str) -> Option<std::path::PathBuf> {
+    use std::process::{Command, Stdio};
+    let mut candidates = Vec::new();
+    if let Ok(p) = std::env::var("TEST_PYTHON") {
+        candidates.push(PathBuf::from(p));
+    }
+    if let Ok(home) = std::env::var("HOME") {
+        candidates.push(Path::new(&home).join(".cache/cityteller/venv/bin/python"));
+    }
+    candidates.push(PathBuf::from("python3"));
+    candidates.into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", &format!("import {module}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// The Python for a peer installed from PyPI (`module`), or `None` with a
+/// printed reason outside CI; in CI a missing peer fails the test.
+pub fn python_peer(module: &str) -> Option<PathBuf> {
+    let found = python_with(module);
+    if found.is_none() {
+        let why = format!("{module} is not installed (pip install {module}, or set TEST_PYTHON)");
+        if in_ci() {
+            panic!("{why}");
+        }
+        eprintln!("SKIPPED: {why}");
+    }
+    found
+}
+
+/// A port free right now on 127.0.0.1, for a peer process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
@@ -147,6 +191,11 @@ pub struct Options {
     pub smtp_url: Option<String>,
     /// Run the background job worker (on by default).
     pub jobs_in_process: bool,
+    /// Replaces the `[processor]` table (the sandbox's) with this TOML.
+    pub processor_toml: Option<String>,
+    /// The processor's secret API key in the key file, instead of a
+    /// generated sandbox key.
+    pub processor_api_key: Option<String>,
 }
 
 impl Default for Options {
@@ -160,6 +209,8 @@ impl Default for Options {
             public_base_url: None,
             smtp_url: None,
             jobs_in_process: true,
+            processor_toml: None,
+            processor_api_key: None,
         }
     }
 }
@@ -295,7 +346,15 @@ pub async fn spawn_with(backend: Backend, opts: Options) -> TestApp {
     let staff = format!("http://{}", staff_l.local_addr().unwrap());
     let sandbox = format!("http://{}", sandbox_l.local_addr().unwrap());
 
-    let keys_text = Keys::generate_file_text();
+    let mut keys_text = Keys::generate_file_text();
+    if let Some(key) = &opts.processor_api_key {
+        let line = keys_text
+            .lines()
+            .find(|l| l.starts_with("api_key = "))
+            .unwrap()
+            .to_owned();
+        keys_text = keys_text.replace(&line, &format!("api_key = \"{key}\""));
+    }
     let keys_path = dir.join("keys.toml");
     {
         use std::io::Write;
@@ -321,10 +380,7 @@ listen = "{public_addr}"
 base_url = "{base_url}"
 [staff]
 listen = "{staff_addr}"
-[processor]
-kind = "sandbox"
-sandbox_url = "{sandbox}/"
-request_timeout_seconds = 5
+{processor}
 [mail]
 {mail}
 [jobs]
@@ -336,6 +392,9 @@ in_process = {jobs_in_process}
 "#,
         dir = dir.display(),
         keys = keys_path.display(),
+        processor = opts.processor_toml.clone().unwrap_or_else(|| format!(
+            "[processor]\nkind = \"sandbox\"\nsandbox_url = \"{sandbox}/\"\nrequest_timeout_seconds = 5\n"
+        )),
         public_addr = public_l.local_addr().unwrap(),
         staff_addr = staff_l.local_addr().unwrap(),
         mail = match &opts.smtp_url {

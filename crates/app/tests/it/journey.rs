@@ -193,13 +193,12 @@ async fn cancelling_on_the_processor_page(b: Backend) {
         "{}",
         landing.main()
     );
-    let id = back
-        .location
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    // The cancel link says only that the payer left (the processor is
+    // asked what that means).
+    let location = back.location.unwrap();
+    let (path, query) = location.split_once('?').unwrap();
+    assert_eq!(query, "left=1");
+    let id = path.rsplit('/').next().unwrap().to_owned();
     assert_eq!(
         t.settled(&id).await.failure_code.as_deref(),
         Some("cancelled")

@@ -10,26 +10,6 @@ use crate::harness::{Backend, Options, spawn_with};
 
 db_tests!(receipt_is_delivered_over_smtp);
 
-/// The Python that has aiosmtpd: `TEST_PYTHON`, or the project's
-/// CI virtualenv, or `python3`.
-fn python() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Ok(p) = std::env::var("TEST_PYTHON") {
-        candidates.push(PathBuf::from(p));
-    }
-    if let Ok(home) = std::env::var("HOME") {
-        candidates.push(Path::new(&home).join(".cache/cityteller/venv/bin/python"));
-    }
-    candidates.push(PathBuf::from("python3"));
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
 struct Smtp {
     child: Child,
     port: u16,
@@ -44,19 +24,8 @@ impl Drop for Smtp {
 }
 
 async fn start_smtp(dir: &Path) -> Option<Smtp> {
-    let Some(py) = python() else {
-        let why = "aiosmtpd is not installed (pip install aiosmtpd, or set TEST_PYTHON)";
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("{why}");
-        }
-        eprintln!("SKIPPED: {why}");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let py = crate::harness::python_peer("aiosmtpd")?;
+    let port = crate::harness::free_port();
     let maildir = dir.join("maildir");
     let child = Command::new(py)
         .args([

@@ -21,4 +21,5 @@ pub mod staff_client;
 mod staff_matrix;
 mod staff_money;
 mod status;
+mod stripe;
 mod webhooks;

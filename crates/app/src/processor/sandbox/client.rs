@@ -165,6 +165,12 @@ impl Processor for SandboxProcessor {
         obj.to_status().map_err(ProcessorError::InvalidResponse)
     }
 
+    async fn cancel_checkout(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError> {
+        // The sandbox's own cancel link has already closed the checkout on
+        // its side before sending the payer back.
+        self.checkout_status(processor_ref).await
+    }
+
     async fn refund(&self, req: &RefundRequest) -> Result<RefundOutcome, ProcessorError> {
         let resp = self
             .http
@@ -231,6 +237,7 @@ impl Processor for SandboxProcessor {
                     id: t.id,
                     checkout_ref: t.checkout,
                     amount: domain::Cents::new(t.amount),
+                    fee: domain::Cents::ZERO,
                     at: Timestamp::from_second(t.created)
                         .map_err(|e| ProcessorError::InvalidResponse(e.to_string()))?,
                 })
@@ -244,13 +251,13 @@ impl Processor for SandboxProcessor {
         body: &[u8],
         now: Timestamp,
     ) -> Result<WebhookEvent, WebhookError> {
-        let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-        let secrets: Vec<&[u8]> = self
-            .webhook_secrets
-            .iter()
-            .map(|s| s.expose_secret().as_bytes())
-            .collect();
-        signature::verify(header, &secrets, body, now.as_second())?;
+        signature::verify_request(
+            headers,
+            signature::HEADER,
+            &self.webhook_secrets,
+            body,
+            now.as_second(),
+        )?;
         let event: Event =
             serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload(e.to_string()))?;
         if event.id.is_empty() || event.id.len() > 100 {

@@ -3,7 +3,11 @@
 
 pub mod client;
 pub mod server;
-pub mod signature;
+/// The shared signature scheme under the sandbox's own header name.
+pub mod signature {
+    pub use crate::processor::signature::{TOLERANCE_SECONDS, sign, verify, verify_request};
+    pub const HEADER: &str = "sandbox-signature";
+}
 pub mod wire;
 
 pub use client::SandboxProcessor;

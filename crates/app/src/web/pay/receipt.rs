@@ -3,7 +3,7 @@
 //! never anything from the URL.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use domain::payment::PaymentStatus;
 use domain::personal::EmailAddress;
@@ -49,16 +49,39 @@ fn decline_message(code: Option<&str>) -> &'static str {
     }
 }
 
+/// `?left=1`: the processor's cancel link brought the payer back.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ReceiptQuery {
+    #[serde(default)]
+    left: Option<String>,
+}
+
 pub async fn show(
     State(app): State<App>,
     session: ResidentSession,
     locale: PageLocale,
     Path(id): Path<String>,
+    Query(query): Query<ReceiptQuery>,
 ) -> Result<Response, WebError> {
     // Only ids we could have issued; anything else is simply not found.
     let id = uuid::Uuid::parse_str(&id)
         .map_err(|_| WebError::NotFound)?
         .to_string();
+    let payment = store::payments::by_id(app.db.reader(), &id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let left = query.left.as_deref() == Some("1");
+    if left && payment.status.is_open() {
+        // Only the browser that prepared this payment may close it.
+        let data = session.load(&app).await?;
+        let ours = data
+            .draft
+            .as_ref()
+            .is_some_and(|d| d.idempotency_key == payment.idempotency_key);
+        if ours && let Err(e) = payments::payer_left(&app, &payment).await {
+            tracing::warn!(payment = %payment.id, error = %e, "could not close the checkout the payer left");
+        }
+    }
     let payment = store::payments::by_id(app.db.reader(), &id)
         .await?
         .ok_or(WebError::NotFound)?;

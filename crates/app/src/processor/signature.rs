@@ -1,15 +1,14 @@
-//! Webhook signatures, in the scheme Stripe uses: the header
-//! `Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>`,
-//! one `v1` per active secret. A receiver accepts any secret it knows
-//! (rotation) within a tolerance window around the timestamp (replays of
-//! old deliveries fail).
+//! Webhook signatures in Stripe's scheme, which the sandbox copies: a header
+//! (`Stripe-Signature`, `Sandbox-Signature`) holding
+//! `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>`, one `v1` per
+//! active secret. A receiver accepts any secret it knows (rotation) within a
+//! tolerance window around the timestamp (replays of old deliveries fail).
 
 use hmac::Mac;
 
 use crate::crypto::{HmacSha256, constant_time_eq};
 use crate::processor::WebhookError;
 
-pub const HEADER: &str = "sandbox-signature";
 pub const TOLERANCE_SECONDS: i64 = 300;
 
 pub fn sign(secrets: &[&[u8]], timestamp: i64, body: &[u8]) -> String {
@@ -31,6 +30,23 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> [u8; 32] {
     m.update(b".");
     m.update(body);
     m.finalize().into_bytes().into()
+}
+
+/// Checks the signature header `name` of a request against every secret.
+pub fn verify_request(
+    headers: &axum::http::HeaderMap,
+    name: &str,
+    secrets: &[secrecy::SecretString],
+    body: &[u8],
+    now: i64,
+) -> Result<(), WebhookError> {
+    use secrecy::ExposeSecret;
+    let header = headers.get(name).and_then(|v| v.to_str().ok());
+    let secrets: Vec<&[u8]> = secrets
+        .iter()
+        .map(|s| s.expose_secret().as_bytes())
+        .collect();
+    verify(header, &secrets, body, now)
 }
 
 /// Checks `header` against every secret; `now` is Unix seconds.
