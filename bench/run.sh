@@ -18,6 +18,23 @@ accounts=100000
 import_rows=1000000
 webhook_payments=40000
 
+# wrk drives the page scenarios; sqlite3 is the import baseline.
+missing=()
+for tool_name in wrk sqlite3 curl python3; do
+    command -v "$tool_name" >/dev/null 2>&1 || missing+=("$tool_name")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    pkgs="${missing[*]}"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing ${pkgs} (Debian packages)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs} >/dev/null
+    else
+        echo "bench/run.sh needs: ${pkgs} (Debian: apt-get install ${pkgs})" >&2
+        exit 1
+    fi
+fi
+
 echo "== building (release)"
 cargo build --release --locked -q -p cityteller -p cityteller-bench
 cargo build --release --locked -q -p cityteller-app --example sha_chain
