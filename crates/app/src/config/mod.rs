@@ -703,8 +703,9 @@ fee_income = "4410"
         assert_ne!(text, MINIMAL);
         let errs = load(&text, &[]).unwrap_err().0;
         assert!(
-            errs.iter().any(|e| e
-                .contains("departments.utilities.allow_partail: unknown setting (check the spelling)")),
+            errs.iter().any(|e| e.contains(
+                "departments.utilities.allow_partail: unknown setting (check the spelling)"
+            )),
             "{errs:?}"
         );
         let es = format!("{MINIMAL}[departments.utilities.es]\nnmae = \"Servicios\"\n");
