@@ -533,45 +533,64 @@ impl Drop for Peer {
 impl Peer {
     async fn start() -> Option<Peer> {
         let py = python_peer("localstripe")?;
-        let port = free_port();
-        let child = Command::new(py)
-            .args([
-                "-m",
-                "localstripe",
-                "--port",
-                &port.to_string(),
-                "--from-scratch",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+        // Tests start in parallel processes: one at a time picks a port and
+        // starts its localstripe, so two never end up on one port (and
+        // then in each other's data).
+        let lock = std::fs::File::create(crate::harness::artifacts_root().join("localstripe.lock"))
             .unwrap();
-        let localstripe = format!("http://127.0.0.1:{port}");
+        lock.lock().unwrap();
         let http = reqwest::Client::new();
-        let front = Front::new(localstripe.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let front_url = format!("http://{}", listener.local_addr().unwrap());
-        front.set_origin(&front_url);
-        tokio::spawn(axum::serve(listener, front.clone().router()).into_future());
-        let peer = Peer {
-            child,
-            localstripe,
-            front_url,
-            front,
-            http,
-        };
-        for _ in 0..150 {
-            if let Ok(r) = peer
-                .http
-                .get(format!("{}/v1/balance", peer.localstripe))
-                .bearer_auth(API_KEY)
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return Some(peer);
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(&py)
+                .args([
+                    "-m",
+                    "localstripe",
+                    "--port",
+                    &port.to_string(),
+                    "--from-scratch",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let localstripe = format!("http://127.0.0.1:{port}");
+            let mut up = false;
+            for _ in 0..150 {
+                // Exited: the port was taken meanwhile by someone else.
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if let Ok(r) = http
+                    .get(format!("{localstripe}/v1/balance"))
+                    .bearer_auth(API_KEY)
+                    .send()
+                    .await
+                    && r.status().is_success()
+                {
+                    up = child.try_wait().unwrap().is_none();
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !up {
+                let _ = child.kill();
+                let _ = child.wait();
+                continue;
+            }
+            drop(lock);
+            let front = Front::new(localstripe.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let front_url = format!("http://{}", listener.local_addr().unwrap());
+            front.set_origin(&front_url);
+            tokio::spawn(axum::serve(listener, front.clone().router()).into_future());
+            return Some(Peer {
+                child,
+                localstripe,
+                front_url,
+                front,
+                http,
+            });
         }
         panic!("localstripe did not start");
     }
