@@ -48,8 +48,17 @@ lookup-default-label = Account number
 lookup-default-hint = Printed at the top of your bill, for example 1002-3345.
 lookup-zip-label = ZIP code of the service address
 lookup-zip-hint = The 5-digit ZIP code of the address we provide service to, as printed on the bill.
+lookup-pin-label = Notice code
+lookup-pin-hint = The code of 4 to 12 letters and digits printed on your notice.
+lookup-name-label = Name on the notice
+lookup-name-hint = The name of the holder or the business, as printed on the notice.
+lookup-plate-label = Licence plate
+lookup-plate-hint = The plate of the vehicle named on the citation, letters and digits only.
+lookup-state-label = State of the plate
+lookup-state-choose = Choose a state
 lookup-submit = Find my bill
 lookup-no-match = We could not find a bill with that account number and ZIP code. Check both against your bill.
+lookup-no-match-other = We could not find a notice with that number and those details. Check them against your notice.
 
 ## The account's bills
 
@@ -194,5 +203,13 @@ account-number-bad-character = an account number has letters and digits only
 account-number-too-long = an account number has at most 32 characters
 zip-empty = enter the ZIP code of the service address
 zip-malformed = enter a 5-digit ZIP code, like 94110
+account-number-format = enter the number as printed on your notice, like { $example }
+pin-empty = enter the code printed on your notice
+pin-malformed = the code has 4 to 12 letters and digits
+name-empty = enter the name as printed on your notice
+name-malformed = enter a name of up to 100 letters
+plate-empty = enter the licence plate
+plate-malformed = a licence plate has 1 to 8 letters and digits
+state-malformed = choose the state the plate is from
 email-empty = enter an e-mail address
 email-malformed = enter an e-mail address like name@example.com

@@ -49,8 +49,17 @@ lookup-default-label = Número de cuenta
 lookup-default-hint = Impreso en la parte superior de su factura, por ejemplo 1002-3345.
 lookup-zip-label = Código postal (ZIP) de la dirección de servicio
 lookup-zip-hint = El código postal de 5 dígitos de la dirección donde prestamos el servicio, tal como aparece en la factura.
+lookup-pin-label = Código del aviso
+lookup-pin-hint = El código de 4 a 12 letras y dígitos impreso en su aviso.
+lookup-name-label = Nombre que figura en el aviso
+lookup-name-hint = El nombre del titular o del negocio, tal como aparece en el aviso.
+lookup-plate-label = Placa del vehículo
+lookup-plate-hint = La placa del vehículo indicado en la multa, solo letras y dígitos.
+lookup-state-label = Estado de la placa
+lookup-state-choose = Elija un estado
 lookup-submit = Buscar mi factura
 lookup-no-match = No encontramos ninguna factura con ese número de cuenta y ese código postal. Compare ambos con su factura.
+lookup-no-match-other = No encontramos ningún aviso con ese número y esos datos. Compárelos con su aviso.
 
 ## The account's bills
 
@@ -195,5 +204,13 @@ account-number-bad-character = un número de cuenta solo tiene letras y dígitos
 account-number-too-long = un número de cuenta tiene 32 caracteres como máximo
 zip-empty = escriba el código postal (ZIP) de la dirección de servicio
 zip-malformed = escriba un código postal de 5 dígitos, como 94110
+account-number-format = escriba el número tal como aparece en su aviso, por ejemplo { $example }
+pin-empty = escriba el código impreso en su aviso
+pin-malformed = el código tiene de 4 a 12 letras y dígitos
+name-empty = escriba el nombre tal como aparece en su aviso
+name-malformed = escriba un nombre de hasta 100 letras
+plate-empty = escriba la placa del vehículo
+plate-malformed = una placa tiene de 1 a 8 letras y dígitos
+state-malformed = elija el estado de la placa
 email-empty = escriba un correo electrónico
 email-malformed = escriba un correo electrónico como nombre@ejemplo.com

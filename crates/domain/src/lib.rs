@@ -12,5 +12,6 @@ pub mod payment;
 pub mod personal;
 pub mod receivable;
 pub mod refund;
+pub mod verifier;
 
 pub use money::Cents;

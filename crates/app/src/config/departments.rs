@@ -6,17 +6,12 @@ use domain::fees::FeeRule;
 use domain::ledger::{AccountCode, LedgerAccounts};
 use domain::payment::AmountRules;
 use domain::receivable::DepartmentId;
+use domain::verifier::NumberFormat;
+pub use domain::verifier::VerifierKind;
 use rust_decimal::Decimal;
 
 use super::reader::Reader;
 use crate::i18n::Locale;
-
-/// What proves a resident holds the bill, besides its number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VerifierKind {
-    /// The service address's ZIP code.
-    Zip,
-}
 
 #[derive(Debug, Clone)]
 pub struct Department {
@@ -29,7 +24,11 @@ pub struct Department {
     /// not set there falls back to our Spanish default where the English
     /// one is our default, and to the city's English text otherwise.
     pub spanish: DepartmentText,
+    /// What proves a resident holds the bill, besides its number.
     pub verifier: VerifierKind,
+    /// The shape of the number on the department's notices, checked at
+    /// look-up and at import.
+    pub account_format: Option<NumberFormat>,
     pub rules: AmountRules,
     pub card_fee: FeeRule,
     pub ledger: LedgerAccounts,
@@ -115,10 +114,15 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
     };
     let lookup_label = lookup_label.unwrap_or_else(|| Locale::En.msg("lookup-default-label"));
     let lookup_hint = lookup_hint.unwrap_or_else(|| Locale::En.msg("lookup-default-hint"));
-    let verifier = r.parsed(&p("verifier"), Some("zip"), |s| match s {
-        "zip" => Ok(VerifierKind::Zip),
-        _ => Err("known verifiers: zip"),
+    let verifier = r.parsed(&p("verifier"), Some("zip"), |s| {
+        VerifierKind::parse(s).ok_or("known verifiers: zip, pin, name, plate_state")
     });
+    let account_format = if r.is_set(&p("account_format")) {
+        r.parsed(&p("account_format"), None, NumberFormat::parse)
+            .map(Some)
+    } else {
+        Some(None)
+    };
     let minimum = r.parsed(&p("min_payment"), Some("1.00"), Cents::parse_dollars);
     let allow_partial = r.boolean(&p("allow_partial"), true);
     let allow_overpayment = r.boolean(&p("allow_overpayment"), false);
@@ -163,6 +167,7 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
         lookup_hint,
         spanish,
         verifier: verifier?,
+        account_format: account_format?,
         rules: AmountRules {
             minimum: minimum?,
             allow_partial,

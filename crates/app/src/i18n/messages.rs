@@ -7,6 +7,7 @@ use domain::money::AmountError;
 use domain::payment::AmountRuleError;
 use domain::personal::EmailError;
 use domain::receivable::{AccountNumberError, ZipCodeError};
+use domain::verifier::VerifierError;
 
 use super::Locale;
 
@@ -58,6 +59,21 @@ impl Localize for ZipCodeError {
             ZipCodeError::Empty => "zip-empty",
             ZipCodeError::Malformed => "zip-malformed",
         })
+    }
+}
+
+impl Localize for VerifierError {
+    fn localize(&self, l: Locale) -> String {
+        match self {
+            VerifierError::Zip(z) => z.localize(l),
+            VerifierError::PinEmpty => l.msg("pin-empty"),
+            VerifierError::PinMalformed => l.msg("pin-malformed"),
+            VerifierError::NameEmpty => l.msg("name-empty"),
+            VerifierError::NameMalformed => l.msg("name-malformed"),
+            VerifierError::PlateEmpty => l.msg("plate-empty"),
+            VerifierError::PlateMalformed => l.msg("plate-malformed"),
+            VerifierError::StateMalformed => l.msg("state-malformed"),
+        }
     }
 }
 

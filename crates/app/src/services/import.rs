@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::config::Department;
+use crate::config::VerifierKind;
 use crate::crypto::fields::FieldContext;
 use crate::services::lookup::verifier_purpose;
 use crate::store::receivables::{AccountWrite, ImportRun, ReceivableWrite};
@@ -235,13 +236,22 @@ fn read_file<R: Read>(
     send: &tokio::sync::mpsc::Sender<Batch>,
 ) -> Tally {
     let mut tally = Tally::default();
-    let mut csv = match ReceivablesCsv::new(input) {
-        Ok(c) => c,
-        Err(errors) => {
-            tally.problems(errors);
-            return tally;
-        }
+    let Some(dept) = app.config.department(department) else {
+        tally.problems(vec![domain::formats::receivables_csv::RowError {
+            line: 0,
+            column: None,
+            message: format!("no department {department:?} in the configuration"),
+        }]);
+        return tally;
     };
+    let mut csv =
+        match ReceivablesCsv::for_department(input, dept.verifier, dept.account_format.clone()) {
+            Ok(c) => c,
+            Err(errors) => {
+                tally.problems(errors);
+                return tally;
+            }
+        };
     let mut chunk = Vec::with_capacity(CHUNK);
     while let Some(row) = csv.next_row() {
         tally.rows += 1;
@@ -295,15 +305,20 @@ fn prepare(app: &App, department: &str, mut rows: Vec<ReceivableRow>) -> Batch {
 
 fn prepare_rows(app: &App, department: &str, rows: Vec<ReceivableRow>) -> Batch {
     let fields = &app.keys.fields;
-    let verifier = verifier_purpose(department);
+    let kind = app
+        .config
+        .department(department)
+        .map(|d| d.verifier)
+        .unwrap_or(VerifierKind::Zip);
+    let verifier = verifier_purpose(department, kind);
     let mut row_key = String::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let number = row.account_number.as_str();
-        let verifier_mac = fields.blind_index(&verifier, row.verifier_zip.as_str());
+        let verifier_mac = fields.blind_index(&verifier, row.verifier.as_str());
         let content = format!(
             "{}\u{1f}{}\u{1f}{}",
-            row.verifier_zip.as_str(),
+            row.verifier.as_str(),
             row.name.expose(),
             row.service_address.expose()
         );

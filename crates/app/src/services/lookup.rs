@@ -4,7 +4,8 @@
 //! discover which account numbers exist.
 
 use domain::personal::PostalAddress;
-use domain::receivable::{AccountNumber, AccountNumberError, ZipCode, ZipCodeError};
+use domain::receivable::{AccountNumber, AccountNumberError};
+use domain::verifier::{NumberFormat, Verifier, VerifierError, VerifierKind};
 
 use crate::app::App;
 use crate::config::Department;
@@ -16,8 +17,8 @@ use crate::store::{self, StoreError};
 pub enum LookupError {
     #[error("the form has errors")]
     Invalid {
-        account: Option<AccountNumberError>,
-        verifier: Option<ZipCodeError>,
+        account: Option<AccountError>,
+        verifier: Option<VerifierError>,
     },
     #[error("no matching account")]
     NoMatch,
@@ -25,31 +26,66 @@ pub enum LookupError {
     Store(#[from] StoreError),
 }
 
-pub fn verifier_purpose(department: &str) -> String {
-    format!("verifier:zip:{department}")
+/// Why the number typed was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountError {
+    Malformed(AccountNumberError),
+    /// Not in the department's format; `example` shows one that is.
+    WrongFormat {
+        example: String,
+    },
 }
 
+/// What the keyed digest of a department's verifier is for: a ZIP digest
+/// of one department is useless for another.
+pub fn verifier_purpose(department: &str, kind: VerifierKind) -> String {
+    format!("verifier:{}:{department}", kind.as_str())
+}
+
+/// A number in `format`, for hints and error messages.
+pub fn format_example(format: &NumberFormat) -> String {
+    let (mut digits, mut letters) = ("1234567890".chars().cycle(), ('A'..='Z').cycle());
+    format
+        .as_str()
+        .chars()
+        .map(|c| match c {
+            '#' | '*' => digits.next().unwrap_or('0'),
+            'A' => letters.next().unwrap_or('A'),
+            other => other,
+        })
+        .collect()
+}
+
+/// `verifier` is what the resident typed; `second` the plate's state where
+/// the department verifies by plate.
 pub async fn find_account(
     app: &App,
     dept: &Department,
     account_input: &str,
-    verifier_input: &str,
+    (verifier, second): (&str, &str),
 ) -> Result<i64, LookupError> {
-    let account = AccountNumber::parse(account_input);
-    let zip = ZipCode::parse(verifier_input);
-    let (account, zip) = match (account, zip) {
-        (Ok(a), Ok(z)) => (a, z),
-        (a, z) => {
+    let account = AccountNumber::parse(account_input)
+        .map_err(AccountError::Malformed)
+        .and_then(|a| match &dept.account_format {
+            Some(f) if !f.matches(a.as_str()) => Err(AccountError::WrongFormat {
+                example: format_example(f),
+            }),
+            _ => Ok(a),
+        });
+    let checked = Verifier::parse(dept.verifier, verifier, second);
+    let (account, checked) = match (account, checked) {
+        (Ok(a), Ok(v)) => (a, v),
+        (a, v) => {
             return Err(LookupError::Invalid {
                 account: a.err(),
-                verifier: z.err(),
+                verifier: v.err(),
             });
         }
     };
-    let offered = app
-        .keys
-        .fields
-        .blind_index(&verifier_purpose(dept.id.as_str()), zip.as_str());
+    let offered = app.keys.fields.blind_index(
+        &verifier_purpose(dept.id.as_str(), dept.verifier),
+        checked.as_str(),
+    );
     let row = store::receivables::find_account(app.db.reader(), dept.id.as_str(), account.as_str())
         .await?;
     // Compare against something of the same length even when there is no

@@ -5,6 +5,7 @@
 
 mod audit_chain;
 mod bad_input;
+mod departments;
 mod group_commit;
 mod hardening;
 pub mod harness;

@@ -5,6 +5,10 @@
 //! 1002-3345,94110,Maria Lopez,"12 Elm St, Springfield",2026-10-01/2026-10-31,84.12,2026-11-30,UT-2026-10-0001
 //! ```
 //! Columns may come in any order; names are matched case-insensitively.
+//! The verifier column is the department's kind: `verifier_zip`,
+//! `verifier_pin`, `verifier_name`, or `verifier_plate` and
+//! `verifier_state`; a department with a number format checks every
+//! account number against it.
 //! The reader streams: it holds one row at a time plus the set of bill
 //! references already seen (to report duplicates).
 
@@ -16,8 +20,10 @@ use jiff::civil::Date;
 
 use crate::money::Cents;
 use crate::personal::{PersonName, PostalAddress};
-use crate::receivable::{AccountNumber, BillPeriod, BillReference, ZipCode, parse_iso_date};
+use crate::receivable::{AccountNumber, BillPeriod, BillReference, parse_iso_date};
+use crate::verifier::{NumberFormat, Verifier, VerifierKind};
 
+/// The columns of a utilities file (ZIP verifier).
 pub const COLUMNS: [&str; 8] = [
     "account_number",
     "verifier_zip",
@@ -30,20 +36,22 @@ pub const COLUMNS: [&str; 8] = [
 ];
 
 const ACCOUNT: usize = 0;
-const ZIP: usize = 1;
+const VERIFIER: usize = 1;
 const NAME: usize = 2;
 const ADDRESS: usize = 3;
 const PERIOD: usize = 4;
 const AMOUNT: usize = 5;
 const DUE: usize = 6;
 const REFERENCE: usize = 7;
+/// The second verifier column (the plate's state), where the kind has one.
+const VERIFIER_2: usize = 8;
 
 /// One valid row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivableRow {
     pub line: u64,
     pub account_number: AccountNumber,
-    pub verifier_zip: ZipCode,
+    pub verifier: Verifier,
     pub name: PersonName,
     pub service_address: PostalAddress,
     pub period: BillPeriod,
@@ -72,16 +80,32 @@ impl fmt::Display for RowError {
 
 pub struct ReceivablesCsv<R: Read> {
     reader: csv::Reader<R>,
-    /// Position of each of [`COLUMNS`] in the file.
-    positions: [usize; 8],
+    kind: VerifierKind,
+    format: Option<NumberFormat>,
+    /// The expected columns, in the order of the constants above.
+    columns: Vec<&'static str>,
+    /// Position of each of `columns` in the file.
+    positions: Vec<usize>,
     width: usize,
     seen: HashMap<String, u64>,
     record: csv::ByteRecord,
 }
 
 impl<R: Read> ReceivablesCsv<R> {
-    /// Reads and checks the header row.
+    /// Reads and checks the header row of a utilities file.
     pub fn new(input: R) -> Result<Self, Vec<RowError>> {
+        Self::for_department(input, VerifierKind::Zip, None)
+    }
+
+    /// Reads and checks the header row of a department's file.
+    pub fn for_department(
+        input: R,
+        kind: VerifierKind,
+        format: Option<NumberFormat>,
+    ) -> Result<Self, Vec<RowError>> {
+        let mut columns: Vec<&'static str> = COLUMNS.to_vec();
+        columns[VERIFIER] = kind.columns()[0];
+        columns.extend(kind.columns().iter().skip(1));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -103,7 +127,7 @@ impl<R: Read> ReceivablesCsv<R> {
             }]);
         }
         let mut errors = Vec::new();
-        let mut positions = [usize::MAX; 8];
+        let mut positions = vec![usize::MAX; columns.len()];
         for (i, raw) in header.iter().enumerate() {
             let raw = if i == 0 {
                 raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
@@ -119,7 +143,7 @@ impl<R: Read> ReceivablesCsv<R> {
                 continue;
             };
             let name = name.trim().to_ascii_lowercase();
-            match COLUMNS.iter().position(|c| *c == name) {
+            match columns.iter().position(|c| *c == name) {
                 Some(k) if positions[k] != usize::MAX => errors.push(RowError {
                     line: 1,
                     column: None,
@@ -131,7 +155,7 @@ impl<R: Read> ReceivablesCsv<R> {
                     column: None,
                     message: format!(
                         "unknown column {name:?}; the columns are {}",
-                        COLUMNS.join(", ")
+                        columns.join(", ")
                     ),
                 }),
             }
@@ -141,7 +165,7 @@ impl<R: Read> ReceivablesCsv<R> {
                 errors.push(RowError {
                     line: 1,
                     column: None,
-                    message: format!("missing column {}", COLUMNS[k]),
+                    message: format!("missing column {}", columns[k]),
                 });
             }
         }
@@ -150,6 +174,9 @@ impl<R: Read> ReceivablesCsv<R> {
         }
         Ok(ReceivablesCsv {
             reader,
+            kind,
+            format,
+            columns,
             positions,
             width: header.len(),
             seen: HashMap::new(),
@@ -188,14 +215,14 @@ impl<R: Read> ReceivablesCsv<R> {
             }]);
         }
         let mut errors = Vec::new();
-        let mut fields: [&str; 8] = [""; 8];
+        let mut fields: [&str; 9] = [""; 9];
         for (k, pos) in self.positions.iter().enumerate() {
             let raw = self.record.get(*pos).unwrap_or_default();
             match std::str::from_utf8(raw) {
                 Ok(s) => fields[k] = s,
                 Err(e) => errors.push(RowError {
                     line,
-                    column: Some(COLUMNS[k]),
+                    column: Some(self.columns[k]),
                     message: format!(
                         "malformed UTF-8 at byte {} of the field",
                         e.valid_up_to() + 1
@@ -206,10 +233,11 @@ impl<R: Read> ReceivablesCsv<R> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let columns = &self.columns;
         let mut err = |k: usize, message: String| {
             errors.push(RowError {
                 line,
-                column: Some(COLUMNS[k]),
+                column: Some(columns[k]),
                 message,
             })
         };
@@ -217,15 +245,37 @@ impl<R: Read> ReceivablesCsv<R> {
 
         let account_number = AccountNumber::parse(fields[ACCOUNT])
             .map_err(|e| err(ACCOUNT, describe(fields[ACCOUNT], &e.to_string())))
-            .ok();
-        let verifier_zip = ZipCode::parse(fields[ZIP])
+            .ok()
+            .and_then(|a| match &self.format {
+                Some(f) if !f.matches(a.as_str()) => {
+                    err(
+                        ACCOUNT,
+                        describe(
+                            fields[ACCOUNT],
+                            &format!("not in the department's format {}", f.as_str()),
+                        ),
+                    );
+                    None
+                }
+                _ => Some(a),
+            });
+        let verifier = Verifier::parse(self.kind, fields[VERIFIER], fields[VERIFIER_2])
             .map_err(|e| {
+                // The plate's state has a column of its own.
+                let k = if e == crate::verifier::VerifierError::StateMalformed {
+                    VERIFIER_2
+                } else {
+                    VERIFIER
+                };
                 err(
-                    ZIP,
-                    if missing(fields[ZIP]) {
+                    k,
+                    if missing(fields[k]) {
                         "missing value".into()
-                    } else {
+                    } else if self.kind == VerifierKind::Zip {
                         format!("bad ZIP code: {e}")
+                    } else {
+                        // A verifier is a secret of sorts: never echoed.
+                        format!("bad value: {e}")
                     },
                 )
             })
@@ -270,7 +320,7 @@ impl<R: Read> ReceivablesCsv<R> {
         }
         match (
             account_number,
-            verifier_zip,
+            verifier,
             name,
             service_address,
             period,
@@ -284,7 +334,7 @@ impl<R: Read> ReceivablesCsv<R> {
                 Ok(ReceivableRow {
                     line,
                     account_number: a,
-                    verifier_zip: z,
+                    verifier: z,
                     name: n,
                     service_address: s,
                     period: p,

@@ -1,4 +1,6 @@
-//! Finding the account: the number on the bill and the service ZIP code.
+//! Finding the account: the number on the notice and what the department
+//! verifies it with (the service ZIP code, a code on the notice, the
+//! holder's name, or a plate and its state).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -10,9 +12,9 @@ use serde_json::json;
 use super::department;
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
-use crate::config::Department;
+use crate::config::{Department, VerifierKind};
 use crate::i18n::Localize;
-use crate::services::lookup::{LookupError, find_account};
+use crate::services::lookup::{AccountError, LookupError, find_account};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
@@ -31,10 +33,105 @@ struct LookupPage<'a> {
     lookup_hint: String,
     csrf: String,
     account: &'a str,
-    zip: &'a str,
+    verifier_fields: Vec<VerifierField>,
     errors: Vec<FieldError>,
     account_error: Option<String>,
-    zip_error: Option<String>,
+}
+
+/// One input of the department's verifier.
+struct VerifierField {
+    /// The input's id and name.
+    id: &'static str,
+    label: String,
+    hint: String,
+    value: String,
+    error: Option<String>,
+    inputmode: &'static str,
+    autocomplete: &'static str,
+    narrow: bool,
+    /// A choice instead of a text input, when not empty.
+    options: &'static [&'static str],
+    choose: String,
+}
+
+/// The ids of a kind's inputs: the first and, for a plate, its state.
+fn verifier_ids(kind: VerifierKind) -> (&'static str, Option<&'static str>) {
+    match kind {
+        // `zip` since the first version of the form.
+        VerifierKind::Zip => ("zip", None),
+        VerifierKind::Pin | VerifierKind::Name => ("verifier", None),
+        VerifierKind::PlateState => ("plate", Some("state")),
+    }
+}
+
+fn verifier_fields(
+    kind: VerifierKind,
+    l: crate::i18n::Locale,
+    typed: (&str, &str),
+    errors: &[FieldError],
+) -> Vec<VerifierField> {
+    let (first, second) = verifier_ids(kind);
+    let text =
+        |id: &'static str,
+         label: &str,
+         hint: &str,
+         value: &str,
+         (inputmode, autocomplete, narrow): (&'static str, &'static str, bool)| {
+            VerifierField {
+                id,
+                label: l.msg(label),
+                hint: if hint.is_empty() {
+                    String::new()
+                } else {
+                    l.msg(hint)
+                },
+                value: value.trim().to_owned(),
+                error: error_for(errors, id),
+                inputmode,
+                autocomplete,
+                narrow,
+                options: &[],
+                choose: String::new(),
+            }
+        };
+    let mut out = vec![match kind {
+        VerifierKind::Zip => text(
+            first,
+            "lookup-zip-label",
+            "lookup-zip-hint",
+            typed.0,
+            ("numeric", "postal-code", true),
+        ),
+        VerifierKind::Pin => text(
+            first,
+            "lookup-pin-label",
+            "lookup-pin-hint",
+            typed.0,
+            ("text", "off", true),
+        ),
+        VerifierKind::Name => text(
+            first,
+            "lookup-name-label",
+            "lookup-name-hint",
+            typed.0,
+            ("text", "name", false),
+        ),
+        VerifierKind::PlateState => text(
+            first,
+            "lookup-plate-label",
+            "lookup-plate-hint",
+            typed.0,
+            ("text", "off", true),
+        ),
+    }];
+    if let Some(id) = second {
+        let mut state = text(id, "lookup-state-label", "", typed.1, ("text", "off", true));
+        state.options = &domain::verifier::STATES;
+        state.value = state.value.to_ascii_uppercase();
+        state.choose = l.msg("lookup-state-choose");
+        out.push(state);
+    }
+    out
 }
 
 /// The look-up form, empty or with what was typed and what is wrong.
@@ -43,7 +140,7 @@ fn page(
     d: &Department,
     session: &ResidentSession,
     locale: &PageLocale,
-    typed: (&str, &str),
+    typed: (&str, (&str, &str)),
     errors: Vec<FieldError>,
 ) -> Result<Response, WebError> {
     let l = locale.locale;
@@ -68,9 +165,8 @@ fn page(
             lookup_hint: text.lookup_hint,
             csrf: session.csrf_token(app),
             account: typed.0.trim(),
-            zip: typed.1.trim(),
+            verifier_fields: verifier_fields(d.verifier, l, typed.1, &errors),
             account_error: error_for(&errors, "account_number"),
-            zip_error: error_for(&errors, "zip"),
             errors,
         },
     )
@@ -83,7 +179,7 @@ pub async fn show(
     Path(dept): Path<String>,
 ) -> Result<Response, WebError> {
     let d = department(&app, &dept)?;
-    page(&app, d, &session, &locale, ("", ""), Vec::new())
+    page(&app, d, &session, &locale, ("", ("", "")), Vec::new())
 }
 
 #[derive(Deserialize)]
@@ -92,6 +188,24 @@ pub struct LookupForm {
     account_number: String,
     #[serde(default)]
     zip: String,
+    /// A code or a name, for departments that verify by one.
+    #[serde(default)]
+    verifier: String,
+    #[serde(default)]
+    plate: String,
+    #[serde(default)]
+    state: String,
+}
+
+impl LookupForm {
+    /// What was typed for `kind`'s inputs.
+    fn typed(&self, kind: VerifierKind) -> (&str, &str) {
+        match kind {
+            VerifierKind::Zip => (&self.zip, ""),
+            VerifierKind::Pin | VerifierKind::Name => (&self.verifier, ""),
+            VerifierKind::PlateState => (&self.plate, &self.state),
+        }
+    }
 }
 
 pub async fn submit(
@@ -109,7 +223,8 @@ pub async fn submit(
     let actor = Actor::Resident {
         session_tag: session.tag(&app),
     };
-    let errors = match find_account(&app, d, &form.account_number, &form.zip).await {
+    let typed = form.typed(d.verifier);
+    let errors = match find_account(&app, d, &form.account_number, typed).await {
         Ok(account_id) => {
             let mut data = session.load(&app).await?;
             data.set_grant(d.id.as_str(), account_id);
@@ -134,11 +249,24 @@ pub async fn submit(
         }
         Err(LookupError::Invalid { account, verifier }) => {
             let mut errors = Vec::new();
-            if let Some(e) = account {
-                errors.push(FieldError::new("account_number", e.localize(locale.locale)));
+            let l = locale.locale;
+            match account {
+                Some(AccountError::Malformed(e)) => {
+                    errors.push(FieldError::new("account_number", e.localize(l)))
+                }
+                Some(AccountError::WrongFormat { example }) => errors.push(FieldError::new(
+                    "account_number",
+                    l.msg1("account-number-format", "example", example),
+                )),
+                None => {}
             }
             if let Some(e) = verifier {
-                errors.push(FieldError::new("zip", e.localize(locale.locale)));
+                let (first, second) = verifier_ids(d.verifier);
+                let id = match (&e, second) {
+                    (domain::verifier::VerifierError::StateMalformed, Some(s)) => s,
+                    _ => first,
+                };
+                errors.push(FieldError::new(id, e.localize(l)));
             }
             errors
         }
@@ -160,7 +288,11 @@ pub async fn submit(
             tx.commit().await?;
             vec![FieldError::new(
                 "account_number",
-                locale.locale.msg("lookup-no-match"),
+                locale.locale.msg(if d.verifier == VerifierKind::Zip {
+                    "lookup-no-match"
+                } else {
+                    "lookup-no-match-other"
+                }),
             )]
         }
         Err(LookupError::Store(e)) => return Err(e.into()),
@@ -170,7 +302,7 @@ pub async fn submit(
         d,
         &session,
         &locale,
-        (&form.account_number, &form.zip),
+        (&form.account_number, typed),
         errors,
     )
 }
