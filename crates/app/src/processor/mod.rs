@@ -131,6 +131,38 @@ pub struct ProcessorTransaction {
     pub at: Timestamp,
 }
 
+/// Money the processor sent to the city's bank account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payout {
+    pub id: String,
+    /// In the minor units of `currency`.
+    pub amount: i64,
+    /// Lower-case ISO code, as processors write it.
+    pub currency: String,
+    pub created: Timestamp,
+    /// When the bank should have it.
+    pub arrival: Timestamp,
+    /// The processor's word for it: `paid`, `pending`, `in_transit`,
+    /// `failed`, `canceled`.
+    pub status: String,
+}
+
+impl Payout {
+    /// `$1,234.56` for US dollars, `1234.56 EUR` otherwise.
+    pub fn amount_text(&self) -> String {
+        let c = Cents::new(self.amount);
+        if self.currency.eq_ignore_ascii_case("usd") {
+            c.to_string()
+        } else {
+            format!(
+                "{} {}",
+                c.to_plain_string(),
+                self.currency.to_ascii_uppercase()
+            )
+        }
+    }
+}
+
 /// Where a checkout stands, as the processor says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckoutStatus {
@@ -231,6 +263,10 @@ pub trait Processor: Send + Sync {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<ProcessorTransaction>, ProcessorError>;
+
+    /// Payouts to the city's bank created in `[from, to)`, for matching
+    /// the processor's deposits against the bank statement.
+    async fn payouts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Payout>, ProcessorError>;
 
     /// Verifies the signature over the raw body and parses the event.
     fn verify_webhook(

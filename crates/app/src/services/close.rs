@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::audit::{self, Event, Outcome};
-use crate::processor::TransactionKind;
+use crate::processor::{Payout, TransactionKind};
 use crate::services::staff_auth::SignedIn;
 use crate::store::close::{AccountTotals, ClosedRow, DepartmentTotals, MethodTotals};
 use crate::store::{self, StoreError};
@@ -45,13 +45,27 @@ pub struct Mismatch {
     pub processor: Option<Cents>,
 }
 
+/// The day as the processor reports it, matched against our books.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub mismatches: Vec<Mismatch>,
+    /// What the processor charged and refunded, and kept as fees.
+    pub charges: Cents,
+    pub refunds: Cents,
+    pub fees: Cents,
+    /// Charges less refunds and fees: what should reach the bank.
+    pub net: Cents,
+    /// Payouts to the bank created that day.
+    pub payouts: Vec<Payout>,
+}
+
 pub struct DayReport {
     pub date: Date,
     pub departments: Vec<DepartmentTotals>,
     pub methods: Vec<MethodTotals>,
     pub accounts: Vec<AccountTotals>,
     /// `Err` when the processor could not be asked.
-    pub mismatches: Result<Vec<Mismatch>, String>,
+    pub reconciliation: Result<Reconciliation, String>,
     pub closed: Option<ClosedRow>,
     /// The day is over in the city's time zone.
     pub over: bool,
@@ -93,7 +107,10 @@ fn bounds(app: &App, date: Date) -> Option<(Timestamp, Timestamp)> {
     Some((start.timestamp(), end.timestamp()))
 }
 
-pub async fn reconcile(app: &App, date: Date) -> Result<Result<Vec<Mismatch>, String>, StoreError> {
+pub async fn reconcile(
+    app: &App,
+    date: Date,
+) -> Result<Result<Reconciliation, String>, StoreError> {
     let d = date.to_string();
     let ours = store::close::ledger_movements(app.db.reader(), &d).await?;
     let Some((from, to)) = bounds(app, date) else {
@@ -102,6 +119,23 @@ pub async fn reconcile(app: &App, date: Date) -> Result<Result<Vec<Mismatch>, St
     let theirs = match app.processor.transactions(from, to).await {
         Ok(t) => t,
         Err(e) => return Ok(Err(e.to_string())),
+    };
+    let payouts = match app.processor.payouts(from, to).await {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let total = |kind: TransactionKind| {
+        Cents::sum(theirs.iter().filter(|t| t.kind == kind).map(|t| t.amount))
+    };
+    let totals = (|| {
+        let charges = total(TransactionKind::Charge)?;
+        let refunds = total(TransactionKind::Refund)?;
+        let fees = Cents::sum(theirs.iter().map(|t| t.fee))?;
+        let net = charges.checked_sub(refunds)?.checked_sub(fees)?;
+        Ok::<_, domain::money::MoneyError>((charges, refunds, fees, net))
+    })();
+    let Ok((charges, refunds, fees, net)) = totals else {
+        return Ok(Err("the processor's amounts overflow".into()));
     };
     let mut theirs_by: HashMap<(bool, String), (String, Cents)> = theirs
         .into_iter()
@@ -147,7 +181,14 @@ pub async fn reconcile(app: &App, date: Date) -> Result<Result<Vec<Mismatch>, St
             processor: Some(amount),
         });
     }
-    Ok(Ok(out))
+    Ok(Ok(Reconciliation {
+        mismatches: out,
+        charges,
+        refunds,
+        fees,
+        net,
+        payouts,
+    }))
 }
 
 pub async fn report(app: &App, date: Date) -> Result<DayReport, StoreError> {
@@ -166,7 +207,7 @@ pub async fn report(app: &App, date: Date) -> Result<DayReport, StoreError> {
         date,
         methods: store::close::method_totals(reader, &d).await?,
         accounts: store::close::account_totals(reader, &d).await?,
-        mismatches: reconcile(app, date).await?,
+        reconciliation: reconcile(app, date).await?,
         closed: store::close::closed_info(reader, &d).await?,
         over: date < today(app),
         departments,
@@ -189,7 +230,11 @@ pub async fn close_day(
     if r.closed.is_some() {
         return Err(CloseError::AlreadyClosed(date));
     }
-    let mismatches = r.mismatches.map_err(CloseError::NotReconciled)?;
+    let reconciled = r
+        .reconciliation
+        .as_ref()
+        .map_err(|e| CloseError::NotReconciled(e.clone()))?;
+    let mismatches = &reconciled.mismatches;
     let note = note.trim();
     if !mismatches.is_empty() && note.is_empty() {
         return Err(CloseError::NoteRequired(mismatches.len()));
@@ -206,6 +251,16 @@ pub async fn close_day(
             "refunded_principal_cents": d.refunded_principal.get(),
             "refunded_fee_cents": d.refunded_fees.get(),
         })).collect::<Vec<_>>(),
+        "processor": {
+            "charges_cents": reconciled.charges.get(),
+            "refunds_cents": reconciled.refunds.get(),
+            "fees_cents": reconciled.fees.get(),
+            "net_cents": reconciled.net.get(),
+            "payouts": reconciled.payouts.iter().map(|p| json!({
+                "id": p.id, "amount": p.amount, "currency": p.currency,
+                "arrival": p.arrival.to_string(), "status": p.status,
+            })).collect::<Vec<_>>(),
+        },
         "mismatches": mismatches.iter().map(|m| json!({
             "kind": m.kind, "id": m.id, "reason": m.reason.describe(),
             "ours_cents": m.ours.map(Cents::get), "processor_cents": m.processor.map(Cents::get),

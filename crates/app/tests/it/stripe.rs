@@ -427,11 +427,34 @@ async fn a_refund_and_the_days_reconciliation_with_stripe(b: Backend) {
     // Ledger against Stripe's balance transactions: the charge (named by
     // its session) and the refund match, nothing is missing either side.
     let today = app::services::close::today(&t.app);
-    let mismatches = app::services::close::reconcile(&t.app, today)
+    let payout = peer
+        .post("/v1/payouts", &[("amount", "6622"), ("currency", "eur")])
+        .await;
+    let rec = app::services::close::reconcile(&t.app, today)
         .await
         .unwrap()
         .unwrap();
-    assert!(mismatches.is_empty(), "{mismatches:?}");
+    assert!(rec.mismatches.is_empty(), "{:?}", rec.mismatches);
+    assert_eq!(rec.charges, Cents::new(8622));
+    assert_eq!(rec.refunds, Cents::new(2000));
+    // localstripe charges no fees; Stripe's would be subtracted here.
+    assert_eq!(rec.fees, Cents::ZERO);
+    assert_eq!(rec.net, Cents::new(6622));
+    assert_eq!(rec.payouts.len(), 1);
+    assert_eq!(rec.payouts[0].id, payout["id"].as_str().unwrap());
+    assert_eq!(rec.payouts[0].amount_text(), "66.22 EUR");
+
+    // The close page shows the processor's side of the day.
+    let mut fin = t.staff(Role::Finance).await;
+    let page = fin.get(&format!("/close/{today}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.main().contains("Net, to reach the bank"),
+        "{}",
+        page.main()
+    );
+    assert!(page.main().contains("$66.22"));
+    assert!(page.main().contains(payout["id"].as_str().unwrap()));
     let theirs = t
         .app
         .processor

@@ -13,9 +13,9 @@ use super::wire::{
     ApiError, CheckoutObject, CreateCheckout, CreateRefund, Event, RefundObject, TransactionList,
 };
 use crate::processor::{
-    Checkout, CheckoutRequest, CheckoutStatus, Processor, ProcessorError, ProcessorTransaction,
-    RefundOutcome, RefundRequest, TransactionKind, WebhookError, WebhookEvent, WebhookKind,
-    origin_of,
+    Checkout, CheckoutRequest, CheckoutStatus, Payout, Processor, ProcessorError,
+    ProcessorTransaction, RefundOutcome, RefundRequest, TransactionKind, WebhookError,
+    WebhookEvent, WebhookKind, origin_of,
 };
 
 pub struct SandboxProcessor {
@@ -243,6 +243,15 @@ impl Processor for SandboxProcessor {
                 })
             })
             .collect()
+    }
+
+    async fn payouts(
+        &self,
+        _from: Timestamp,
+        _to: Timestamp,
+    ) -> Result<Vec<Payout>, ProcessorError> {
+        // The sandbox holds no balance and pays nothing out.
+        Ok(Vec::new())
     }
 
     fn verify_webhook(

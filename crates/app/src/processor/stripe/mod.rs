@@ -28,12 +28,11 @@ use url::Url;
 
 use self::client::Client;
 use self::wire::{
-    BalanceTransaction, Customer, Expandable, Form, List, PaymentIntent, Payout, Refund, Session,
-    Source,
+    BalanceTransaction, Customer, Expandable, Form, List, PaymentIntent, Refund, Session, Source,
 };
 use crate::processor::{
-    Captured, Checkout, CheckoutRequest, CheckoutStatus, DeclineReason, PaymentLookup, Processor,
-    ProcessorError, ProcessorTransaction, RefundOutcome, RefundRequest, TransactionKind,
+    Captured, Checkout, CheckoutRequest, CheckoutStatus, DeclineReason, PaymentLookup, Payout,
+    Processor, ProcessorError, ProcessorTransaction, RefundOutcome, RefundRequest, TransactionKind,
     WebhookError, WebhookEvent, WebhookKind, origin_of, signature,
 };
 
@@ -79,17 +78,6 @@ pub enum OffSessionOutcome {
         payment_intent: Option<String>,
         reason: DeclineReason,
     },
-}
-
-/// A payout from the Stripe balance to the city's bank account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayoutRecord {
-    pub id: String,
-    pub amount: i64,
-    pub currency: String,
-    pub created: Timestamp,
-    pub arrival: Timestamp,
-    pub status: String,
 }
 
 /// A hosted page where a resident saves a card for later.
@@ -355,42 +343,6 @@ impl StripeProcessor {
                 format!("off-session charge left {}", pi.status),
             )),
         }
-    }
-
-    /// Payouts to the city's bank created in `[from, to)`.
-    pub async fn payouts(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<PayoutRecord>, ProcessorError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut q = vec![("limit", PAGE.to_string())];
-            if let Some(a) = &after {
-                q.push(("starting_after", a.clone()));
-            }
-            let page: List<Payout> = self.client.get("v1/payouts", &q).await?;
-            after = page.data.last().map(|p| p.id.clone());
-            for p in page.data {
-                let created = ts(p.created)?;
-                if created >= from && created < to {
-                    out.push(PayoutRecord {
-                        id: p.id,
-                        amount: p.amount,
-                        currency: p.currency,
-                        created,
-                        arrival: ts(p.arrival_date)?,
-                        status: p.status,
-                    });
-                }
-            }
-            if !page.has_more || after.is_none() {
-                break;
-            }
-        }
-        out.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
-        Ok(out)
     }
 
     /// Which Checkout Session a PaymentIntent was paid through; `None` for
@@ -738,6 +690,37 @@ impl Processor for StripeProcessor {
                 break;
             }
         }
+        Ok(out)
+    }
+
+    async fn payouts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Payout>, ProcessorError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = vec![("limit", PAGE.to_string())];
+            if let Some(a) = &after {
+                q.push(("starting_after", a.clone()));
+            }
+            let page: List<wire::Payout> = self.client.get("v1/payouts", &q).await?;
+            after = page.data.last().map(|p| p.id.clone());
+            for p in page.data {
+                let created = ts(p.created)?;
+                if created >= from && created < to {
+                    out.push(Payout {
+                        id: p.id,
+                        amount: p.amount,
+                        currency: p.currency,
+                        created,
+                        arrival: ts(p.arrival_date)?,
+                        status: p.status,
+                    });
+                }
+            }
+            if !page.has_more || after.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
         Ok(out)
     }
 

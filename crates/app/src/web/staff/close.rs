@@ -54,6 +54,16 @@ pub async fn index(
     })
 }
 
+/// The processor's side of the day, as text.
+pub struct ProcessorDay {
+    charges: String,
+    refunds: String,
+    fees: String,
+    net: String,
+    /// (id, amount, arrival date, status)
+    payouts: Vec<(String, String, String, String)>,
+}
+
 pub struct MismatchRow {
     kind: &'static str,
     id: String,
@@ -70,6 +80,7 @@ struct DayPage<'a> {
     date: String,
     r: DayReport,
     mismatches: Vec<MismatchRow>,
+    processor: Option<ProcessorDay>,
     processor_error: Option<String>,
     closed_at: String,
     can_close: bool,
@@ -88,9 +99,10 @@ async fn day_page(
     note: &str,
 ) -> Result<Response, WebError> {
     let r = close::report(app, date).await?;
-    let (mismatches, processor_error) = match &r.mismatches {
-        Ok(m) => (
-            m.iter()
+    let (mismatches, processor, processor_error) = match &r.reconciliation {
+        Ok(rec) => (
+            rec.mismatches
+                .iter()
                 .map(|m| MismatchRow {
                     kind: m.kind,
                     id: m.id.clone(),
@@ -102,9 +114,30 @@ async fn day_page(
                         .unwrap_or_else(|| "—".into()),
                 })
                 .collect(),
+            Some(ProcessorDay {
+                charges: rec.charges.to_string(),
+                refunds: rec.refunds.to_string(),
+                fees: rec.fees.to_string(),
+                net: rec.net.to_string(),
+                payouts: rec
+                    .payouts
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.id.clone(),
+                            p.amount_text(),
+                            p.arrival
+                                .to_zoned_datetime(app.config.timezone.clone())
+                                .date()
+                                .to_string(),
+                            p.status.clone(),
+                        )
+                    })
+                    .collect(),
+            }),
             None,
         ),
-        Err(e) => (Vec::new(), Some(e.clone())),
+        Err(e) => (Vec::new(), None, Some(e.clone())),
     };
     let closed_at = r
         .closed
@@ -120,6 +153,7 @@ async fn day_page(
             can_close: user.role.can(Permission::CloseDay) && r.closed.is_none() && r.over,
             can_export: user.role.can(Permission::Export),
             mismatches,
+            processor,
             processor_error,
             closed_at,
             r,
