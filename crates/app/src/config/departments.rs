@@ -1,6 +1,8 @@
 //! Departments are configuration: what a resident types to find a bill,
 //! how it is verified, the payment rules, the card fee and the ledger codes.
 
+use std::collections::BTreeMap;
+
 use domain::Cents;
 use domain::fees::FeeRule;
 use domain::ledger::{AccountCode, LedgerAccounts};
@@ -29,6 +31,9 @@ pub struct Department {
     /// The shape of the number on the department's notices, checked at
     /// look-up and at import.
     pub account_format: Option<NumberFormat>,
+    /// The receivables file's header for each of our columns, where the
+    /// department's system names them otherwise (`[departments.ID.import]`).
+    pub import_headers: BTreeMap<String, String>,
     pub rules: AmountRules,
     pub card_fee: FeeRule,
     pub ledger: LedgerAccounts,
@@ -123,6 +128,27 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
     } else {
         Some(None)
     };
+    let mut import_headers = BTreeMap::new();
+    if let Some(kind) = verifier {
+        let ours = domain::formats::receivables_csv::COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| *c != "verifier_zip")
+            .chain(kind.columns().iter().copied());
+        for column in ours {
+            let key = p(&format!("import.{column}"));
+            if let Some(header) = r.parsed(&key, Some(""), |s| {
+                if s.chars().count() > 100 || s.contains(['\n', '\r']) {
+                    Err("a column header is one line of at most 100 characters")
+                } else {
+                    Ok(s.to_owned())
+                }
+            }) && !header.is_empty()
+            {
+                import_headers.insert(column.to_owned(), header);
+            }
+        }
+    }
     let minimum = r.parsed(&p("min_payment"), Some("1.00"), Cents::parse_dollars);
     let allow_partial = r.boolean(&p("allow_partial"), true);
     let allow_overpayment = r.boolean(&p("allow_overpayment"), false);
@@ -168,6 +194,7 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
         spanish,
         verifier: verifier?,
         account_format: account_format?,
+        import_headers,
         rules: AmountRules {
             minimum: minimum?,
             allow_partial,

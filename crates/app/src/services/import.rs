@@ -244,14 +244,18 @@ fn read_file<R: Read>(
         }]);
         return tally;
     };
-    let mut csv =
-        match ReceivablesCsv::for_department(input, dept.verifier, dept.account_format.clone()) {
-            Ok(c) => c,
-            Err(errors) => {
-                tally.problems(errors);
-                return tally;
-            }
-        };
+    let mut csv = match ReceivablesCsv::for_department(
+        input,
+        dept.verifier,
+        dept.account_format.clone(),
+        &dept.import_headers,
+    ) {
+        Ok(c) => c,
+        Err(errors) => {
+            tally.problems(errors);
+            return tally;
+        }
+    };
     let mut chunk = Vec::with_capacity(CHUNK);
     while let Some(row) = csv.next_row() {
         tally.rows += 1;

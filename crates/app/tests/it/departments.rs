@@ -15,6 +15,28 @@ db_tests!(
     a_parking_file_is_checked_against_its_format_and_verifier,
 );
 
+#[test]
+fn an_import_mapping_names_only_columns_of_the_department() {
+    use app::config::Config;
+    let toml = format!(
+        "{}\n[departments.utilities]\nname = \"Utilities\"\n[departments.utilities.ledger]\ncash_clearing = \"1010\"\nreceivable = \"1200\"\nfee_income = \"4410\"\n",
+        PARKING.replace("verifier_plate = \"Plate\"", "verifier_zip = \"Zip\"")
+    );
+    let errs = Config::from_parts(
+        toml.parse().unwrap(),
+        "cityteller.toml",
+        Vec::<(String, String)>::new(),
+    )
+    .err()
+    .map(|e| e.0)
+    .unwrap_or_default();
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("departments.parking.import.verifier_zip: unknown setting")),
+        "{errs:?}"
+    );
+}
+
 const PARKING: &str = r#"
 [departments.parking]
 name = "Parking citations"
@@ -37,10 +59,22 @@ flat = "1.50"
 cash_clearing = "1010-CLEARING"
 receivable = "1230-PARK-AR"
 fee_income = "4490-CONV-FEES"
+
+# The parking system's own column names.
+[departments.parking.import]
+account_number = "Citation"
+verifier_plate = "Plate"
+verifier_state = "Plate state"
+name = "Registered owner"
+service_address = "Location"
+bill_period = "Violation period"
+amount_due = "Fine"
+due_date = "Due date"
+bill_reference = "Citation ID"
 "#;
 
 const CITATIONS: &str = "\
-account_number,verifier_plate,verifier_state,name,service_address,bill_period,amount_due,due_date,bill_reference
+Citation,Plate,Plate state,Registered owner,Location,Violation period,Fine,Due date,Citation ID
 PK-1234567,7ABC123,CA,Jordan Reyes,\"300 Main St, Springfield\",2026-11-02/2026-11-02,65.00,2026-12-02,PK-2026-0001
 PK-7654321,KXT 4410,NV,Sam Chen,\"12 Oak Ave, Springfield\",2026-11-05/2026-11-05,45.00,2026-12-05,PK-2026-0002
 ";
@@ -251,30 +285,28 @@ async fn a_parking_file_is_checked_against_its_format_and_verifier(b: Backend) {
     let utilities = "account_number,verifier_zip,name,service_address,bill_period,amount_due,due_date,bill_reference\n1,94110,A B,\"1 A St\",2026-10-01/2026-10-31,5.00,2026-11-30,X-1\n";
     let err = problems(import(&t, utilities).await);
     assert!(err.contains("unknown column \"verifier_zip\""), "{err}");
-    assert!(err.contains("missing column verifier_plate"), "{err}");
-    assert!(err.contains("missing column verifier_state"), "{err}");
+    assert!(err.contains("missing column Plate\n"), "{err}");
+    assert!(err.contains("missing column Plate state"), "{err}");
+    assert!(err.contains("missing column Citation ID"), "{err}");
 
     let bad = "\
-account_number,verifier_plate,verifier_state,name,service_address,bill_period,amount_due,due_date,bill_reference
+CITATION,plate,Plate State,Registered owner,Location,Violation period,Fine,Due date,Citation ID
 PK-12345,7ABC123,CA,Jordan Reyes,\"300 Main St, Springfield\",2026-11-02/2026-11-02,65.00,2026-12-02,PK-2026-0001
 PK-7654321,KXT4410,ZZ,Sam Chen,\"12 Oak Ave, Springfield\",2026-11-05/2026-11-05,45.00,2026-12-05,PK-2026-0002
 PK-7654322,,NV,Sam Chen,\"12 Oak Ave, Springfield\",2026-11-05/2026-11-05,45.00,2026-12-05,PK-2026-0003
 ";
     let err = problems(import(&t, bad).await);
     assert!(
-        err.contains("line 2, column account_number: not in the department's format PK-####### (got \"PK-12345\")"),
-        "{err}"
-    );
-    assert!(
         err.contains(
-            "line 3, column verifier_state: bad value: choose the state the plate is from"
+            "line 2, column Citation: not in the department's format PK-####### (got \"PK-12345\")"
         ),
         "{err}"
     );
     assert!(
-        err.contains("line 4, column verifier_plate: missing value"),
+        err.contains("line 3, column Plate state: bad value: choose the state the plate is from"),
         "{err}"
     );
+    assert!(err.contains("line 4, column Plate: missing value"), "{err}");
     // All or nothing: not one citation was stored.
     assert_eq!(
         t.count("SELECT COUNT(*) FROM receivables WHERE reference LIKE 'PK-%'")

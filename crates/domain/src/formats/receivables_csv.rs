@@ -8,11 +8,13 @@
 //! The verifier column is the department's kind: `verifier_zip`,
 //! `verifier_pin`, `verifier_name`, or `verifier_plate` and
 //! `verifier_state`; a department with a number format checks every
-//! account number against it.
+//! account number against it. A department may name the columns as its
+//! own system writes them (`headers`): then problems are reported under
+//! those names.
 //! The reader streams: it holds one row at a time plus the set of bill
 //! references already seen (to report duplicates).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
 
@@ -65,13 +67,13 @@ pub struct ReceivableRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: u64,
-    pub column: Option<&'static str>,
+    pub column: Option<String>,
     pub message: String,
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.column {
+        match &self.column {
             Some(c) => write!(f, "line {}, column {c}: {}", self.line, self.message),
             None => write!(f, "line {}: {}", self.line, self.message),
         }
@@ -82,8 +84,8 @@ pub struct ReceivablesCsv<R: Read> {
     reader: csv::Reader<R>,
     kind: VerifierKind,
     format: Option<NumberFormat>,
-    /// The expected columns, in the order of the constants above.
-    columns: Vec<&'static str>,
+    /// The expected header names, in the order of the constants above.
+    columns: Vec<String>,
     /// Position of each of `columns` in the file.
     positions: Vec<usize>,
     width: usize,
@@ -94,7 +96,7 @@ pub struct ReceivablesCsv<R: Read> {
 impl<R: Read> ReceivablesCsv<R> {
     /// Reads and checks the header row of a utilities file.
     pub fn new(input: R) -> Result<Self, Vec<RowError>> {
-        Self::for_department(input, VerifierKind::Zip, None)
+        Self::for_department(input, VerifierKind::Zip, None, &BTreeMap::new())
     }
 
     /// Reads and checks the header row of a department's file.
@@ -102,10 +104,22 @@ impl<R: Read> ReceivablesCsv<R> {
         input: R,
         kind: VerifierKind,
         format: Option<NumberFormat>,
+        headers: &BTreeMap<String, String>,
     ) -> Result<Self, Vec<RowError>> {
-        let mut columns: Vec<&'static str> = COLUMNS.to_vec();
-        columns[VERIFIER] = kind.columns()[0];
-        columns.extend(kind.columns().iter().skip(1));
+        let mut ours: Vec<&'static str> = COLUMNS.to_vec();
+        ours[VERIFIER] = kind.columns()[0];
+        ours.extend(kind.columns().iter().skip(1));
+        // The file's name for each of our columns (compared without case).
+        let columns: Vec<String> = ours
+            .iter()
+            .map(|c| {
+                headers
+                    .get(*c)
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_else(|| (*c).to_owned())
+            })
+            .collect();
+        let wanted: Vec<String> = columns.iter().map(|c| c.to_lowercase()).collect();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -128,6 +142,7 @@ impl<R: Read> ReceivablesCsv<R> {
         }
         let mut errors = Vec::new();
         let mut positions = vec![usize::MAX; columns.len()];
+        let columns_shown: Vec<&str> = columns.iter().map(String::as_str).collect();
         for (i, raw) in header.iter().enumerate() {
             let raw = if i == 0 {
                 raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
@@ -142,8 +157,8 @@ impl<R: Read> ReceivablesCsv<R> {
                 });
                 continue;
             };
-            let name = name.trim().to_ascii_lowercase();
-            match columns.iter().position(|c| *c == name) {
+            let name = name.trim().to_lowercase();
+            match wanted.iter().position(|c| *c == name) {
                 Some(k) if positions[k] != usize::MAX => errors.push(RowError {
                     line: 1,
                     column: None,
@@ -155,7 +170,7 @@ impl<R: Read> ReceivablesCsv<R> {
                     column: None,
                     message: format!(
                         "unknown column {name:?}; the columns are {}",
-                        columns.join(", ")
+                        columns_shown.join(", ")
                     ),
                 }),
             }
@@ -222,7 +237,7 @@ impl<R: Read> ReceivablesCsv<R> {
                 Ok(s) => fields[k] = s,
                 Err(e) => errors.push(RowError {
                     line,
-                    column: Some(self.columns[k]),
+                    column: Some(self.columns[k].clone()),
                     message: format!(
                         "malformed UTF-8 at byte {} of the field",
                         e.valid_up_to() + 1
@@ -237,7 +252,7 @@ impl<R: Read> ReceivablesCsv<R> {
         let mut err = |k: usize, message: String| {
             errors.push(RowError {
                 line,
-                column: Some(columns[k]),
+                column: Some(columns[k].clone()),
                 message,
             })
         };
