@@ -126,7 +126,80 @@ min = "1.00"
 cash_clearing = "1010-CLEARING"
 receivable = "1210-UTIL-AR"
 fee_income = "4490-CONV-FEES"
+
+[departments.parking]
+name = "Parking citations"
+summary = "Tickets from the city's parking enforcement"
+lookup_label = "Citation number"
+lookup_hint = "Printed at the top of the ticket, for example PK-2026001."
+verifier = "plate_state"
+account_format = "PK-#######"
+min_payment = "1.00"
+allow_partial = false
+
+[departments.parking.es]
+name = "Multas de estacionamiento"
+summary = "Multas de la unidad de estacionamiento de la ciudad"
+lookup_label = "Número de multa"
+lookup_hint = "Impreso en la parte superior de la multa, por ejemplo PK-2026001."
+
+[departments.parking.card_fee]
+flat = "1.50"
+
+[departments.parking.ledger]
+cash_clearing = "1010-CLEARING"
+receivable = "1230-PARK-AR"
+fee_income = "4490-CONV-FEES"
+
+# The parking system's own column names.
+[departments.parking.import]
+account_number = "Citation"
+verifier_plate = "Plate"
+verifier_state = "Plate state"
+name = "Registered owner"
+service_address = "Location"
+bill_period = "Violation date"
+amount_due = "Fine"
+due_date = "Due date"
+bill_reference = "Citation ID"
 "#;
+
+/// Demo parking citations: number, plate, state, owner, where, fine, days
+/// since the violation.
+const DEMO_CITATIONS: &[(&str, &str, &str, &str, &str, &str, i64)] = &[
+    (
+        "PK-2026001",
+        "7ABC123",
+        "CA",
+        "Jordan Reyes",
+        "300 Main St, Springfield",
+        "65.00",
+        6,
+    ),
+    (
+        "PK-2026002",
+        "KXT4410",
+        "NV",
+        "Sam Chen",
+        "12 Oak Ave, Springfield",
+        "45.00",
+        3,
+    ),
+];
+
+fn demo_citations_csv(today: jiff::civil::Date) -> Result<String> {
+    let mut out = String::from(
+        "Citation,Plate,Plate state,Registered owner,Location,Violation date,Fine,Due date,Citation ID\n",
+    );
+    for (number, plate, state, owner, place, fine, days_ago) in DEMO_CITATIONS {
+        let on = today.checked_sub(jiff::Span::new().days(*days_ago))?;
+        let due = on.checked_add(jiff::Span::new().days(30))?;
+        out.push_str(&format!(
+            "{number},{plate},{state},{owner},\"{place}\",{on}/{on},{fine},{due},{number}-C\n"
+        ));
+    }
+    Ok(out)
+}
 
 fn set(table: &mut toml::Table, path: &[&str], value: &str) {
     let mut cur = table;
@@ -252,6 +325,23 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let parking = app
+        .config
+        .department("parking")
+        .context("demo department missing")?;
+    let citations = demo_citations_csv(today)?;
+    let sha = app::crypto::sha256_hex(citations.as_bytes());
+    import_receivables(
+        &app,
+        parking,
+        std::io::Cursor::new(citations.into_bytes()),
+        "demo-citations.csv",
+        &sha,
+        &Actor::System("demo"),
+        |_| {},
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let mut sandbox = spawn_sandbox(&args, &keys_file).await?;
     let public = tokio::net::TcpListener::bind(public_listen)
@@ -297,6 +387,10 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
             a.zip,
             bills.join(" + ")
         );
+    }
+    println!("  Demo parking citations (choose \"Pay a parking citations bill\"):");
+    for (number, plate, state, _, _, fine, _) in DEMO_CITATIONS {
+        println!("    citation {number}   plate {plate} ({state})   ${fine}");
     }
     match &admin {
         Some(link) => {
