@@ -1,5 +1,6 @@
 //! The `cityteller` command.
 
+mod backup;
 mod demo;
 
 use std::io::IsTerminal;
@@ -58,6 +59,12 @@ enum Command {
     /// Watch the payment pages for unauthorised changes (skimmers).
     #[command(subcommand)]
     Monitor(MonitorCommand),
+    /// Encrypted, signed backups (see "When things go wrong" in the README).
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Restore a backup into an empty database, then check the row counts
+    /// and the audit chain; prints the time taken.
+    Restore(backup::RestoreArgs),
     /// Run the sandbox processor (a fake card processor for demos and
     /// tests; refused in production mode).
     Sandbox(demo::SandboxArgs),
@@ -197,6 +204,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Sandbox(args) => demo::run_sandbox(args).await,
+        Command::Backup(cmd) => backup::run(cli.config.as_deref(), cmd).await,
+        Command::Restore(args) => backup::restore(cli.config.as_deref(), args).await,
         Command::Serve => {
             let config = match load_config(cli.config.as_deref()) {
                 Ok(c) => c,

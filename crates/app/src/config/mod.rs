@@ -140,6 +140,17 @@ pub struct Config {
     pub audit: AuditConfig,
     pub limits: LimitsConfig,
     pub monitor: MonitorConfig,
+    pub backup: BackupConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    /// Where `backup create` and the scheduled backup write (mount it from
+    /// write-once storage).
+    pub dir: PathBuf,
+    /// The offline key backups are encrypted to (`cityteller backup
+    /// keygen` prints it); without it backups cannot be taken.
+    pub recipient: Option<crate::backup::Recipient>,
 }
 
 #[derive(Debug, Clone)]
@@ -382,6 +393,21 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
         sign_in: rule("sign_in", 10),
         enrol: rule("enrol", 10),
     };
+    let backup = BackupConfig {
+        dir: PathBuf::from(r.string(
+            "backup.dir",
+            &data_dir.join("backups").display().to_string(),
+        )),
+        recipient: if r.is_set("backup.recipient") {
+            r.parsed(
+                "backup.recipient",
+                None,
+                str::parse::<crate::backup::Recipient>,
+            )
+        } else {
+            None
+        },
+    };
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {
         checkpoint_dir: PathBuf::from(r.string("audit.checkpoint_dir", &checkpoint_default)),
@@ -506,6 +532,7 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
                 interval_minutes: monitor_interval,
                 alert_webhook,
             },
+            backup,
         }),
         (Err(errors), ..) => Err(errors),
         // Every `None` above recorded its own error, so `finish` failed.

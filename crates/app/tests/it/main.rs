@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit_chain;
+mod backup;
 mod bad_input;
 mod group_commit;
 mod hardening;
