@@ -41,6 +41,23 @@ pub enum BackupCommand {
         #[arg(long)]
         public_key: Option<String>,
     },
+    /// Remove the backups the retention policy does not keep: the newest
+    /// of each of the last N days, M weeks and K months (UTC), and always
+    /// the newest of all.
+    Prune {
+        /// The folder (default: backup.dir from the config).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        daily: u32,
+        #[arg(long)]
+        weekly: u32,
+        #[arg(long)]
+        monthly: u32,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Args)]
@@ -190,6 +207,45 @@ pub async fn run(config: Option<&Path>, cmd: BackupCommand) -> Result<ExitCode> 
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) if refused(&e).is_some() => Ok(report(&e)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        BackupCommand::Prune {
+            dir,
+            daily,
+            weekly,
+            monthly,
+            dry_run,
+        } => {
+            let config = match crate::load_config(config) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let dir = dir.unwrap_or_else(|| config.backup.dir.clone());
+            let app = App::from_config(config, Arc::new(SystemClock)).await?;
+            let policy = domain::backup_retention::Policy {
+                daily,
+                weekly,
+                monthly,
+            };
+            match app::backup::prune(&app, &dir, policy, &Actor::cli(), dry_run).await {
+                Ok(p) => {
+                    let verb = if dry_run { "would remove" } else { "removed" };
+                    for name in &p.removed {
+                        println!("{verb} {name}");
+                    }
+                    println!(
+                        "{}: kept {} backup(s), {verb} {}",
+                        dir.display(),
+                        p.kept.len(),
+                        p.removed.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e @ BackupError::Io { .. }) => {
+                    eprintln!("cityteller: {e}");
+                    Ok(ExitCode::from(3))
+                }
                 Err(e) => Err(e.into()),
             }
         }

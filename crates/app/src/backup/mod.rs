@@ -362,3 +362,124 @@ fn keyring_for(backup: &BackupFile, id: &Identity) -> Result<crypt::Keyring, Bac
         })?;
     crypt::Keyring::for_identity(id, &eph).map_err(BackupError::Crypto)
 }
+
+/// When a backup named by [`file_name`] was taken; `None` for any other
+/// name.
+pub fn parse_file_name(name: &str) -> Option<jiff::Timestamp> {
+    let stamp = name
+        .strip_prefix("cityteller-backup-")?
+        .strip_suffix("Z.ctb")?;
+    jiff::Timestamp::strptime("%Y%m%dT%H%M%S%z", format!("{stamp}+0000")).ok()
+}
+
+/// What `prune` keeps and removes, oldest first.
+#[derive(Debug, Default)]
+pub struct Pruned {
+    pub kept: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Applies the retention policy to the backups in `dir` (files named as
+/// [`file_name`] names them; anything else is left alone). With `dry_run`
+/// nothing is removed and nothing is recorded.
+pub async fn prune(
+    app: &App,
+    dir: &Path,
+    policy: domain::backup_retention::Policy,
+    actor: &Actor,
+    dry_run: bool,
+) -> Result<Pruned, BackupError> {
+    let io = |source| BackupError::Io {
+        file: dir.display().to_string(),
+        source,
+    };
+    let mut found: Vec<(jiff::Timestamp, String)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(at) = parse_file_name(&name) {
+            found.push((at, name));
+        }
+    }
+    found.sort();
+    let times: Vec<jiff::Timestamp> = found.iter().map(|(t, _)| *t).collect();
+    let keep = domain::backup_retention::keep(&times, policy);
+    let mut out = Pruned::default();
+    for (i, (_, name)) in found.into_iter().enumerate() {
+        if keep.contains(&i) {
+            out.kept.push(name);
+        } else {
+            out.removed.push(name);
+        }
+    }
+    if dry_run {
+        return Ok(out);
+    }
+    let mut failed = None;
+    let mut removed = Vec::with_capacity(out.removed.len());
+    for name in &out.removed {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed.push(name.clone()),
+            Err(source) => {
+                failed = Some(BackupError::Io {
+                    file: path.display().to_string(),
+                    source,
+                });
+                break;
+            }
+        }
+    }
+    let mut tx = app.db.begin().await?;
+    audit::record(
+        &mut tx,
+        app.now(),
+        Event {
+            actor,
+            action: "backup.prune",
+            target: None,
+            outcome: if failed.is_some() {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            },
+            source_ip: None,
+            details: json!({
+                "daily": policy.daily,
+                "weekly": policy.weekly,
+                "monthly": policy.monthly,
+                "kept": out.kept.len(),
+                "removed": removed,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_carry_their_time() {
+        let at: jiff::Timestamp = "2026-11-28T05:13:01.5Z".parse().unwrap();
+        let name = file_name(at);
+        assert_eq!(name, "cityteller-backup-20261128T051301Z.ctb");
+        assert_eq!(
+            parse_file_name(&name).unwrap(),
+            "2026-11-28T05:13:01Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        for other in [
+            "cityteller-backup-20261128T051301Z.ctb.partial",
+            "cityteller-backup-2026.ctb",
+            "notes.txt",
+        ] {
+            assert!(parse_file_name(other).is_none(), "{other}");
+        }
+    }
+}

@@ -24,6 +24,7 @@ db_tests!(
     only_the_offline_identity_opens_a_backup,
     restore_refuses_a_database_that_is_not_empty,
     every_table_is_in_the_backup,
+    prune_keeps_what_the_policy_says_and_records_it,
 );
 
 async fn quiet_app(b: Backend) -> TestApp {
@@ -482,6 +483,67 @@ async fn every_table_is_in_the_backup(b: Backend) {
     assert_eq!(
         present, known,
         "a migration added or removed a table: update backup::tables::TABLES"
+    );
+    t.stop().await;
+}
+
+async fn prune_keeps_what_the_policy_says_and_records_it(b: Backend) {
+    let t = quiet_app(b).await;
+    let dir = t.dir.join("to-prune");
+    std::fs::create_dir_all(&dir).unwrap();
+    let names = [
+        "cityteller-backup-20260915T030000Z.ctb",
+        "cityteller-backup-20261002T030000Z.ctb",
+        "cityteller-backup-20261031T030000Z.ctb",
+        "cityteller-backup-20261126T030000Z.ctb",
+        "cityteller-backup-20261127T030000Z.ctb",
+        "cityteller-backup-20261128T010000Z.ctb",
+        "cityteller-backup-20261128T030000Z.ctb",
+        "keep-me.txt",
+    ];
+    for n in names {
+        std::fs::write(dir.join(n), b"x").unwrap();
+    }
+    let policy = domain::backup_retention::Policy {
+        daily: 2,
+        weekly: 0,
+        monthly: 2,
+    };
+    let dry = backup::prune(&t.app, &dir, policy, &Actor::System("test"), true)
+        .await
+        .unwrap();
+    assert_eq!(dry.removed.len(), 4, "{dry:?}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), names.len());
+    let before = count(t.db(), "SELECT COUNT(*) FROM audit_events").await;
+    let done = backup::prune(&t.app, &dir, policy, &Actor::System("test"), false)
+        .await
+        .unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    // Days: 28th (newest), 27th; months: November (28th), October (31st).
+    assert_eq!(
+        left,
+        vec![
+            "cityteller-backup-20261031T030000Z.ctb",
+            "cityteller-backup-20261127T030000Z.ctb",
+            "cityteller-backup-20261128T030000Z.ctb",
+            "keep-me.txt",
+        ]
+    );
+    assert_eq!(done.kept.len(), 3);
+    let (action, details): (String, String) =
+        sqlx::query_as("SELECT action, details FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap();
+    assert_eq!(action, "backup.prune");
+    assert!(details.contains("20261126T030000Z"), "{details}");
+    assert_eq!(
+        count(t.db(), "SELECT COUNT(*) FROM audit_events").await,
+        before + 1
     );
     t.stop().await;
 }

@@ -83,6 +83,23 @@ async fn drill(dir: PathBuf, source: &str, targets: &[String]) {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("every row read"), "{out}");
 
+    let (code, out, err) = run(
+        &config,
+        &[
+            "backup",
+            "prune",
+            "--daily",
+            "7",
+            "--weekly",
+            "4",
+            "--monthly",
+            "12",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("kept 1 backup(s), would remove 0"), "{out}");
+
     // Bad input gets a message that says what and where, never a panic.
     let (code, _, err) = run(&config, &["backup", "verify", "/no/such.ctb"]);
     assert_eq!(code, 3, "{err}");
