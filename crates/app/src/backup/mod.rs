@@ -10,6 +10,7 @@
 pub mod crypt;
 pub mod file;
 mod restore;
+pub mod schedule;
 pub mod tables;
 
 use std::path::{Path, PathBuf};

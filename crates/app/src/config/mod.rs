@@ -151,6 +151,10 @@ pub struct BackupConfig {
     /// The offline key backups are encrypted to (`cityteller backup
     /// keygen` prints it); without it backups cannot be taken.
     pub recipient: Option<crate::backup::Recipient>,
+    /// `serve` takes a backup this often (hours); 0 leaves it to cron.
+    pub interval_hours: i64,
+    /// What the scheduled backup's pruning keeps.
+    pub keep: domain::backup_retention::Policy,
 }
 
 #[derive(Debug, Clone)]
@@ -407,7 +411,19 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
         } else {
             None
         },
+        interval_hours: r.integer("backup.interval_hours", 0, 0, 24 * 31),
+        keep: domain::backup_retention::Policy {
+            daily: u32::try_from(r.integer("backup.keep_daily", 7, 0, 3660)).unwrap_or(7),
+            weekly: u32::try_from(r.integer("backup.keep_weekly", 4, 0, 520)).unwrap_or(4),
+            monthly: u32::try_from(r.integer("backup.keep_monthly", 12, 0, 1200)).unwrap_or(12),
+        },
     };
+    if backup.interval_hours > 0 && !r.is_set("backup.recipient") {
+        r.error(
+            "backup.interval_hours",
+            "scheduled backups need backup.recipient (`cityteller backup keygen` makes one)",
+        );
+    }
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {
         checkpoint_dir: PathBuf::from(r.string("audit.checkpoint_dir", &checkpoint_default)),
@@ -675,6 +691,34 @@ fee_income = "4410"
             "Servicios públicos"
         );
         assert!(matches!(dev.mail.transport, MailTransport::Smtp(_)));
+    }
+
+    #[test]
+    fn backup_settings_are_checked() {
+        let id = crate::backup::Identity::generate();
+        let good = format!(
+            "{MINIMAL}\n[backup]\nrecipient = \"{}\"\ninterval_hours = 24\nkeep_daily = 3\n",
+            id.recipient()
+        );
+        let c = load(&good, &[]).unwrap();
+        assert_eq!(c.backup.recipient, Some(id.recipient()));
+        assert_eq!(c.backup.interval_hours, 24);
+        assert_eq!(c.backup.keep.daily, 3);
+        assert_eq!(c.backup.keep.monthly, 12);
+        let errs = load(&format!("{MINIMAL}\n[backup]\ninterval_hours = 24\n"), &[])
+            .unwrap_err()
+            .0
+            .join("\n");
+        assert!(
+            errs.contains("scheduled backups need backup.recipient"),
+            "{errs}"
+        );
+        let errs = load(&format!("{MINIMAL}\n[backup]\nrecipient = \"AAAA\"\n"), &[])
+            .unwrap_err()
+            .0
+            .join("\n");
+        assert!(errs.contains("backup.recipient"), "{errs}");
+        assert!(errs.contains("backup-recipient:"), "{errs}");
     }
 
     #[test]

@@ -25,6 +25,7 @@ db_tests!(
     restore_refuses_a_database_that_is_not_empty,
     every_table_is_in_the_backup,
     prune_keeps_what_the_policy_says_and_records_it,
+    serve_takes_one_backup_per_interval,
 );
 
 async fn quiet_app(b: Backend) -> TestApp {
@@ -544,6 +545,66 @@ async fn prune_keeps_what_the_policy_says_and_records_it(b: Backend) {
     assert_eq!(
         count(t.db(), "SELECT COUNT(*) FROM audit_events").await,
         before + 1
+    );
+    t.stop().await;
+}
+
+async fn serve_takes_one_backup_per_interval(b: Backend) {
+    let id = Identity::generate();
+    let t = spawn_with(
+        b,
+        Options {
+            jobs_in_process: false,
+            manual_clock: true,
+            extra_toml: format!(
+                "[backup]\nrecipient = \"{}\"\ninterval_hours = 6\nkeep_daily = 1\nkeep_weekly = 0\nkeep_monthly = 0\n",
+                id.recipient()
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    let dir = t.app.config.backup.dir.clone();
+    let files = |dir: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    // Several nodes (or sweeps) asking in the same interval queue one job.
+    assert!(backup::schedule::enqueue_due(&t.app).await.unwrap());
+    assert!(!backup::schedule::enqueue_due(&t.app).await.unwrap());
+    assert_eq!(app::jobs::drain(&t.app).await.unwrap(), 1);
+    let first = files(&dir);
+    assert_eq!(first.len(), 1, "{first:?}");
+    backup::verify(&first[0], &key(&t), Some(&id), |_, _| {}).unwrap();
+
+    // The next interval, and the next day: a new backup, and the pruning
+    // (one day kept) removes the first.
+    t.clock
+        .as_ref()
+        .unwrap()
+        .advance(jiff::SignedDuration::from_hours(25));
+    assert!(backup::schedule::enqueue_due(&t.app).await.unwrap());
+    assert_eq!(app::jobs::drain(&t.app).await.unwrap(), 1);
+    let second = files(&dir);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE action LIKE 'backup.%' ORDER BY seq",
+    )
+    .fetch_all(t.db().reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "backup.create",
+            "backup.prune",
+            "backup.create",
+            "backup.prune"
+        ]
     );
     t.stop().await;
 }
