@@ -24,8 +24,11 @@ pub struct Restored {
     pub took: Duration,
 }
 
-/// Bound values per INSERT statement (SQLite allows 32,766).
-const MAX_BINDS: usize = 8_000;
+/// Bound values per INSERT statement. Small statements load faster through
+/// sqlx's Any driver: 200,000 rows restored into SQLite in 54 s with 8,000
+/// values a statement, 13 s with 999 and 10 s with 300 (PostgreSQL: 22 s
+/// with 1,500, 15 s with 300).
+const MAX_BINDS: usize = 300;
 
 /// Restores `path` into `into`. `progress(rows loaded, rows in all)`.
 pub async fn restore<F: FnMut(u64, u64)>(
