@@ -203,20 +203,21 @@ impl Writer {
         })
     }
 
-    /// Adds a row; writes a chunk when enough rows have gathered.
-    pub fn push_row(&mut self, part: &mut PartWriter, cells: &[Cell]) -> Result<(), BackupError> {
+    /// Adds a row to the part's buffer; `true` when the buffer is full and
+    /// the caller should [`Writer::write_chunk`] (compression, encryption
+    /// and the write are the slow part, which the caller may move off the
+    /// async runtime's threads).
+    pub fn push_row(&mut self, part: &mut PartWriter, cells: &[Cell]) -> Result<bool, BackupError> {
         let row: Vec<serde_json::Value> = cells.iter().map(Cell::to_json).collect();
         serde_json::to_writer(&mut part.buf, &row)
             .map_err(|e| BackupError::Crypto(format!("cannot encode a row: {e}")))?;
         part.buf.push(b'\n');
         part.rows += 1;
-        if part.buf.len() >= CHUNK_TARGET {
-            self.write_chunk(part, false)?;
-        }
-        Ok(())
+        Ok(part.buf.len() >= CHUNK_TARGET)
     }
 
-    fn write_chunk(&mut self, part: &mut PartWriter, last: bool) -> Result<(), BackupError> {
+    /// Compresses, seals and writes the rows gathered so far.
+    pub fn write_chunk(&mut self, part: &mut PartWriter, last: bool) -> Result<(), BackupError> {
         // Level 3: most of deflate's gain on this data at a fraction of
         // the time of the default level; a two-core server keeps serving.
         let packed = miniz_oxide::deflate::compress_to_vec(&part.buf, 3);

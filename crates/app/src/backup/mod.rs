@@ -254,14 +254,16 @@ async fn create_file<F: FnMut(u64, u64)>(
                     };
                     cells.push(cell);
                 }
-                writer.push_row(&mut part, &cells)?;
+                if writer.push_row(&mut part, &cells)? {
+                    off_runtime(|| writer.write_chunk(&mut part, false))?;
+                }
                 done += 1;
                 if done.is_multiple_of(4096) {
                     progress(done, total);
                 }
             }
             drop(rows);
-            writer.finish_part(part)?;
+            off_runtime(|| writer.finish_part(part))?;
         }
         Ok::<(), BackupError>(())
     }
@@ -295,13 +297,23 @@ async fn create_file<F: FnMut(u64, u64)>(
         signed_by: STANDARD.encode(key.verifying_key().as_bytes()),
         parts: Vec::new(),
     };
-    let (path, manifest) = writer.finish(manifest, key)?;
+    let (path, manifest) = off_runtime(|| writer.finish(manifest, key))?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok(Created {
         path,
         manifest,
         bytes,
     })
+}
+
+/// Runs CPU- and disk-bound work (compressing, sealing, writing a chunk)
+/// without holding up the other tasks of a multi-threaded runtime: inside
+/// `serve` a backup must not stall the web listeners.
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 /// What `verify` found.

@@ -26,6 +26,7 @@ db_tests!(
     every_table_is_in_the_backup,
     prune_keeps_what_the_policy_says_and_records_it,
     serve_takes_one_backup_per_interval,
+    a_table_of_many_chunks_round_trips,
 );
 
 async fn quiet_app(b: Backend) -> TestApp {
@@ -606,5 +607,51 @@ async fn serve_takes_one_backup_per_interval(b: Backend) {
             "backup.prune"
         ]
     );
+    t.stop().await;
+}
+
+async fn a_table_of_many_chunks_round_trips(b: Backend) {
+    let t = quiet_app(b.clone()).await;
+    // About 6 MB of audit rows: several 1 MiB chunks in one part.
+    let filler = "x".repeat(1200);
+    let mut tx = t.db().begin().await.unwrap();
+    for i in 0..5000 {
+        app::audit::record(
+            &mut tx,
+            t.app.now(),
+            app::audit::Event {
+                actor: &Actor::System("test"),
+                action: "test.bulk",
+                target: Some(format!("thing:{i}")),
+                outcome: app::audit::Outcome::Success,
+                source_ip: None,
+                details: serde_json::json!({ "n": i, "filler": filler }),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let id = Identity::generate();
+    let created = take(&t, &id).await;
+    let events = created
+        .manifest
+        .parts
+        .iter()
+        .find(|p| p.name == "audit_events")
+        .unwrap();
+    assert!(events.rows > 5000);
+    let target = t.scratch_database(&b, "chunks").await;
+    let restored = backup::restore(
+        &created.path,
+        &id,
+        &key(&t),
+        &target.url,
+        &Actor::System("test"),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(restored.audit_events, events.rows);
     t.stop().await;
 }
