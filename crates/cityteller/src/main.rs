@@ -2,6 +2,7 @@
 
 mod backup;
 mod demo;
+mod retention;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,9 @@ enum Command {
     /// Restore a backup into an empty database, then check the row counts
     /// and the audit chain; prints the time taken.
     Restore(backup::RestoreArgs),
+    /// Keep less, lose less: apply the retention rules.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Run the sandbox processor (a fake card processor for demos and
     /// tests; refused in production mode).
     Sandbox(demo::SandboxArgs),
@@ -206,6 +210,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sandbox(args) => demo::run_sandbox(args).await,
         Command::Backup(cmd) => backup::run(cli.config.as_deref(), cmd).await,
         Command::Restore(args) => backup::restore(cli.config.as_deref(), args).await,
+        Command::Retention(cmd) => retention::run(cli.config.as_deref(), cmd).await,
         Command::Serve => {
             let config = match load_config(cli.config.as_deref()) {
                 Ok(c) => c,

@@ -141,6 +141,16 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub monitor: MonitorConfig,
     pub backup: BackupConfig,
+    pub retention: RetentionConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct RetentionConfig {
+    /// Payments older than this lose their receipt e-mail address (at
+    /// least 2 years: payment records are kept at least that long).
+    pub payment_email_years: i64,
+    /// Finished background jobs older than this are deleted.
+    pub finished_job_days: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -424,6 +434,10 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
             "scheduled backups need backup.recipient (`cityteller backup keygen` makes one)",
         );
     }
+    let retention = RetentionConfig {
+        payment_email_years: r.integer("retention.payment_email_years", 3, 2, 100),
+        finished_job_days: r.integer("retention.finished_job_days", 90, 7, 36_500),
+    };
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {
         checkpoint_dir: PathBuf::from(r.string("audit.checkpoint_dir", &checkpoint_default)),
@@ -549,6 +563,7 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
                 alert_webhook,
             },
             backup,
+            retention,
         }),
         (Err(errors), ..) => Err(errors),
         // Every `None` above recorded its own error, so `finish` failed.

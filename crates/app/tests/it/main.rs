@@ -16,6 +16,7 @@ mod keys;
 mod mail;
 mod monitor;
 pub mod resident;
+mod retention;
 mod spanish;
 mod staff;
 pub mod staff_client;

@@ -100,6 +100,15 @@ async fn drill(dir: PathBuf, source: &str, targets: &[String]) {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("kept 1 backup(s), would remove 0"), "{out}");
 
+    let (code, out, err) = run(&config, &["retention", "run", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "would remove the receipt e-mail address of 0 payment(s) older than 3 year(s)"
+        ),
+        "{out}"
+    );
+
     // Bad input gets a message that says what and where, never a panic.
     let (code, _, err) = run(&config, &["backup", "verify", "/no/such.ctb"]);
     assert_eq!(code, 3, "{err}");
