@@ -1,6 +1,8 @@
 //! The `cityteller` command.
 
+mod backup;
 mod demo;
+mod retention;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -58,6 +60,15 @@ enum Command {
     /// Watch the payment pages for unauthorised changes (skimmers).
     #[command(subcommand)]
     Monitor(MonitorCommand),
+    /// Encrypted, signed backups (see "When things go wrong" in the README).
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Restore a backup into an empty database, then check the row counts
+    /// and the audit chain; prints the time taken.
+    Restore(backup::RestoreArgs),
+    /// Keep less, lose less: apply the retention rules.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Run the sandbox processor (a fake card processor for demos and
     /// tests; refused in production mode).
     Sandbox(demo::SandboxArgs),
@@ -197,6 +208,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Sandbox(args) => demo::run_sandbox(args).await,
+        Command::Backup(cmd) => backup::run(cli.config.as_deref(), cmd).await,
+        Command::Restore(args) => backup::restore(cli.config.as_deref(), args).await,
+        Command::Retention(cmd) => retention::run(cli.config.as_deref(), cmd).await,
         Command::Serve => {
             let config = match load_config(cli.config.as_deref()) {
                 Ok(c) => c,

@@ -3,6 +3,7 @@
 //! this crate turns its inputs into these types first.
 
 pub mod audit_chain;
+pub mod backup_retention;
 pub mod fees;
 pub mod formats;
 pub mod ledger;

@@ -46,13 +46,24 @@ pub async fn verify<F: FnMut(u64)>(
     db: &Db,
     checkpoint_dir: &Path,
     key: Option<&VerifyingKey>,
-    mut progress: F,
+    progress: F,
 ) -> Result<Report, VerifyError> {
     let files = load_dir(checkpoint_dir, key)?;
     let checkpoints: Vec<Checkpoint> = files
         .iter()
         .filter_map(|(_, c)| c.hash_bytes().map(|hash| Checkpoint { seq: c.seq, hash }))
         .collect();
+    verify_with(db, checkpoints, progress).await
+}
+
+/// Verifies the chain against checkpoints already read and checked (none
+/// for a chain alone, as after a restore, whose signed manifest is the
+/// checkpoint).
+pub async fn verify_with<F: FnMut(u64)>(
+    db: &Db,
+    checkpoints: Vec<Checkpoint>,
+    mut progress: F,
+) -> Result<Report, VerifyError> {
     let n_checkpoints = checkpoints.len();
     let mut walker = Walker::new(checkpoints);
     // Everything up to the head as it is now; events written while this

@@ -149,6 +149,31 @@ pub struct Config {
     pub audit: AuditConfig,
     pub limits: LimitsConfig,
     pub monitor: MonitorConfig,
+    pub backup: BackupConfig,
+    pub retention: RetentionConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct RetentionConfig {
+    /// Payments older than this lose their receipt e-mail address (at
+    /// least 2 years: payment records are kept at least that long).
+    pub payment_email_years: i64,
+    /// Finished background jobs older than this are deleted.
+    pub finished_job_days: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    /// Where `backup create` and the scheduled backup write (mount it from
+    /// write-once storage).
+    pub dir: PathBuf,
+    /// The offline key backups are encrypted to (`cityteller backup
+    /// keygen` prints it); without it backups cannot be taken.
+    pub recipient: Option<crate::backup::Recipient>,
+    /// `serve` takes a backup this often (hours); 0 leaves it to cron.
+    pub interval_hours: i64,
+    /// What the scheduled backup's pruning keeps.
+    pub keep: domain::backup_retention::Policy,
 }
 
 #[derive(Debug, Clone)]
@@ -412,6 +437,37 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
         sign_in: rule("sign_in", 10),
         enrol: rule("enrol", 10),
     };
+    let backup = BackupConfig {
+        dir: PathBuf::from(r.string(
+            "backup.dir",
+            &data_dir.join("backups").display().to_string(),
+        )),
+        recipient: if r.is_set("backup.recipient") {
+            r.parsed(
+                "backup.recipient",
+                None,
+                str::parse::<crate::backup::Recipient>,
+            )
+        } else {
+            None
+        },
+        interval_hours: r.integer("backup.interval_hours", 0, 0, 24 * 31),
+        keep: domain::backup_retention::Policy {
+            daily: u32::try_from(r.integer("backup.keep_daily", 7, 0, 3660)).unwrap_or(7),
+            weekly: u32::try_from(r.integer("backup.keep_weekly", 4, 0, 520)).unwrap_or(4),
+            monthly: u32::try_from(r.integer("backup.keep_monthly", 12, 0, 1200)).unwrap_or(12),
+        },
+    };
+    if backup.interval_hours > 0 && !r.is_set("backup.recipient") {
+        r.error(
+            "backup.interval_hours",
+            "scheduled backups need backup.recipient (`cityteller backup keygen` makes one)",
+        );
+    }
+    let retention = RetentionConfig {
+        payment_email_years: r.integer("retention.payment_email_years", 3, 2, 100),
+        finished_job_days: r.integer("retention.finished_job_days", 90, 7, 36_500),
+    };
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {
         checkpoint_dir: PathBuf::from(r.string("audit.checkpoint_dir", &checkpoint_default)),
@@ -536,6 +592,8 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
                 interval_minutes: monitor_interval,
                 alert_webhook,
             },
+            backup,
+            retention,
         }),
         (Err(errors), ..) => Err(errors),
         // Every `None` above recorded its own error, so `finish` failed.
@@ -715,6 +773,34 @@ fee_income = "4410"
                 .any(|e| e.contains("departments.utilities.es.nmae: unknown setting")),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn backup_settings_are_checked() {
+        let id = crate::backup::Identity::generate();
+        let good = format!(
+            "{MINIMAL}\n[backup]\nrecipient = \"{}\"\ninterval_hours = 24\nkeep_daily = 3\n",
+            id.recipient()
+        );
+        let c = load(&good, &[]).unwrap();
+        assert_eq!(c.backup.recipient, Some(id.recipient()));
+        assert_eq!(c.backup.interval_hours, 24);
+        assert_eq!(c.backup.keep.daily, 3);
+        assert_eq!(c.backup.keep.monthly, 12);
+        let errs = load(&format!("{MINIMAL}\n[backup]\ninterval_hours = 24\n"), &[])
+            .unwrap_err()
+            .0
+            .join("\n");
+        assert!(
+            errs.contains("scheduled backups need backup.recipient"),
+            "{errs}"
+        );
+        let errs = load(&format!("{MINIMAL}\n[backup]\nrecipient = \"AAAA\"\n"), &[])
+            .unwrap_err()
+            .0
+            .join("\n");
+        assert!(errs.contains("backup.recipient"), "{errs}");
+        assert!(errs.contains("backup-recipient:"), "{errs}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Background work from the database queue: receipt e-mails and status
-//! checks for payments whose webhook has not arrived. Also a periodic sweep
-//! (expired unopened payments, old sessions).
+//! checks for payments whose webhook has not arrived, refunds, scheduled
+//! backups. Also a periodic sweep (expired unopened payments, old sessions,
+//! queueing the next backup).
 //!
 //! Handlers are idempotent: a job may run again after a crash.
 
@@ -185,6 +186,12 @@ struct RefundJob {
 }
 
 async fn dispatch(app: &App, job: &JobRow) -> Result<JobOutcome, String> {
+    if job.kind == crate::backup::schedule::JOB_KIND {
+        return crate::backup::schedule::run(app)
+            .await
+            .map(|()| JobOutcome::Done)
+            .map_err(|e| e.to_string());
+    }
     if job.kind == "execute_refund" {
         let parsed: RefundJob =
             serde_json::from_str(&job.payload).map_err(|e| format!("bad payload: {e}"))?;
@@ -243,6 +250,11 @@ async fn sweep(app: &App) {
         Ok(Some(seq)) => tracing::debug!(seq, "audit checkpoint written"),
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+    }
+    match crate::backup::schedule::enqueue_due(app).await {
+        Ok(true) => tracing::info!("scheduled backup queued"),
+        Ok(false) => {}
+        Err(e) => tracing::error!(error = %e, "cannot queue the scheduled backup"),
     }
     match payments::expire_unopened(app).await {
         Ok(0) => {}

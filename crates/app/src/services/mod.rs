@@ -8,4 +8,5 @@ pub mod lookup;
 pub mod payments;
 pub mod receipts;
 pub mod refunds;
+pub mod retention;
 pub mod staff_auth;

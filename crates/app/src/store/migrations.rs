@@ -49,7 +49,9 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 )";
 
 /// Applies what is missing; returns the names of the migrations applied.
-pub(super) async fn run(db: &Db) -> Result<Vec<String>, StoreError> {
+/// With `upto`, stops after that version (a restore loads a backup's rows
+/// into the schema they were taken from, then migrates the rest).
+pub(super) async fn run(db: &Db, upto: Option<i64>) -> Result<Vec<String>, StoreError> {
     let mut applied = Vec::new();
     {
         let mut tx = db.begin().await?;
@@ -70,7 +72,10 @@ pub(super) async fn run(db: &Db) -> Result<Vec<String>, StoreError> {
         }
         tx.commit().await?;
     }
-    for m in MIGRATIONS {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| upto.is_none_or(|u| m.version <= u))
+    {
         let sql = match db.backend() {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
@@ -107,6 +112,11 @@ pub(super) async fn run(db: &Db) -> Result<Vec<String>, StoreError> {
     }
     super::audit::seal_unchained(db).await?;
     Ok(applied)
+}
+
+/// The newest schema version this program knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
 
 /// Two app nodes starting together on PostgreSQL must not both migrate.

@@ -280,7 +280,17 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        migrations::run(self).await
+        migrations::run(self, None).await
+    }
+
+    /// Applies the migrations up to `version` only.
+    pub async fn migrate_to(&self, version: i64) -> Result<Vec<String>, StoreError> {
+        migrations::run(self, Some(version)).await
+    }
+
+    /// The newest schema version this program knows.
+    pub fn latest_schema() -> i64 {
+        migrations::latest()
     }
 
     pub async fn close(&self) {

@@ -535,3 +535,42 @@ impl TestApp {
         drop(self.guard.take());
     }
 }
+
+/// An empty database beside a test's own, to restore into: a new SQLite
+/// file, or a new PostgreSQL database dropped when this is dropped (even
+/// when the test panicked).
+pub struct ScratchDb {
+    pub url: app::config::DatabaseUrl,
+    _guard: Option<DbGuard>,
+}
+
+impl TestApp {
+    pub async fn scratch_database(&self, backend: &Backend, name: &str) -> ScratchDb {
+        match backend {
+            Backend::Sqlite => ScratchDb {
+                url: app::config::DatabaseUrl::Sqlite(self.dir.join(format!("{name}.db"))),
+                _guard: None,
+            },
+            Backend::Postgres { admin_url } => {
+                let id = app::crypto::random_token(9)
+                    .replace(['-', '_'], "x")
+                    .to_lowercase();
+                let db = format!("ct_test_{name}_{id}");
+                let mut admin = sqlx::AnyConnection::connect(admin_url).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE \"{db}\""))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                ScratchDb {
+                    url: app::config::DatabaseUrl::Postgres(swap_database(admin_url, &db)),
+                    _guard: Some(DbGuard {
+                        admin_url: admin_url.clone(),
+                        name: db,
+                        dump_to: self.dir.join(format!("postgres-dump-{name}.txt")),
+                    }),
+                }
+            }
+        }
+    }
+}

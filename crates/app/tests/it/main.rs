@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit_chain;
+mod backup;
 mod bad_input;
 mod departments;
 mod group_commit;
@@ -16,6 +17,7 @@ mod keys;
 mod mail;
 mod monitor;
 pub mod resident;
+mod retention;
 mod spanish;
 mod staff;
 pub mod staff_client;

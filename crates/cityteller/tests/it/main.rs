@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
+mod backup;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cityteller");
 
 fn artifacts(name: &str) -> PathBuf {
