@@ -1,6 +1,7 @@
 //! The `cityteller` command.
 
 mod backup;
+mod breach;
 mod demo;
 mod retention;
 
@@ -69,6 +70,9 @@ enum Command {
     /// Keep less, lose less: apply the retention rules.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// After an incident: who could have been exposed, and what of theirs.
+    #[command(subcommand)]
+    Breach(breach::BreachCommand),
     /// Run the sandbox processor (a fake card processor for demos and
     /// tests; refused in production mode).
     Sandbox(demo::SandboxArgs),
@@ -211,6 +215,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backup(cmd) => backup::run(cli.config.as_deref(), cmd).await,
         Command::Restore(args) => backup::restore(cli.config.as_deref(), args).await,
         Command::Retention(cmd) => retention::run(cli.config.as_deref(), cmd).await,
+        Command::Breach(cmd) => breach::run(cli.config.as_deref(), cmd).await,
         Command::Serve => {
             let config = match load_config(cli.config.as_deref()) {
                 Ok(c) => c,

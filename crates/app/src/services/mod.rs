@@ -1,6 +1,7 @@
 //! Services own transactions and audit events; handlers and commands call
 //! them and render what they return.
 
+pub mod breach;
 pub mod close;
 pub mod import;
 pub mod key_rotation;

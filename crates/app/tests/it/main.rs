@@ -6,6 +6,7 @@
 mod audit_chain;
 mod backup;
 mod bad_input;
+mod breach;
 mod departments;
 mod group_commit;
 mod hardening;

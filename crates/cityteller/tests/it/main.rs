@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 
 mod backup;
+mod breach;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cityteller");
 
