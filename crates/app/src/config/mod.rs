@@ -160,6 +160,9 @@ pub struct RetentionConfig {
     pub payment_email_years: i64,
     /// Finished background jobs older than this are deleted.
     pub finished_job_days: i64,
+    /// Accounts with no activity (no import touching them or their bills,
+    /// no payment) for this long lose the holder's name and address.
+    pub inactive_account_years: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -467,6 +470,7 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
     let retention = RetentionConfig {
         payment_email_years: r.integer("retention.payment_email_years", 3, 2, 100),
         finished_job_days: r.integer("retention.finished_job_days", 90, 7, 36_500),
+        inactive_account_years: r.integer("retention.inactive_account_years", 7, 2, 100),
     };
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {

@@ -150,7 +150,8 @@ pub async fn scope(
     let holder_rows = if held {
         sqlx::query(
             "SELECT id, department, account_number, holder_name_enc, service_address_enc
-             FROM service_accounts WHERE created_at < $1 ORDER BY id",
+             FROM service_accounts WHERE created_at < $1 AND content_mac <> 'anonymised'
+             ORDER BY id",
         )
         .bind(to_us)
         .fetch_all(db)
@@ -169,7 +170,7 @@ pub async fn scope(
                  JOIN payment_items i ON i.payment_id = p.id
                  JOIN receivables r ON r.id = i.receivable_id
                  WHERE p.created_at >= $1 AND p.created_at < $2
-             ) ORDER BY id",
+             ) AND content_mac <> 'anonymised' ORDER BY id",
         )
         .bind(from_us)
         .bind(to_us)

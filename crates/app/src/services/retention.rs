@@ -8,13 +8,18 @@
 //! - the receipt e-mail address of payments older than
 //!   `payment_email_years` (at least 2) is removed;
 //! - finished background jobs (done or given up) older than
-//!   `finished_job_days` are deleted.
+//!   `finished_job_days` are deleted;
+//! - accounts with no activity for `inactive_account_years` (no import
+//!   touched them or their bills, no payment was made on them) lose the
+//!   holder's name and service address, replaced by a sealed marker; the
+//!   account, its bills and their postings stay.
 
 use serde_json::json;
 use sqlx::Row;
 
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
+use crate::crypto::fields::FieldContext;
 use crate::store::StoreError;
 
 const BATCH: i64 = 500;
@@ -24,6 +29,7 @@ const DAY_US: i64 = 86_400_000_000;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub emails_removed: u64,
+    pub accounts_anonymised: u64,
     pub jobs_deleted: u64,
     pub batches: u64,
 }
@@ -65,7 +71,110 @@ pub async fn run(app: &App, actor: &Actor, dry_run: bool) -> Result<Report, Stor
     let (n, b) = apply(app, actor, &JOBS, job_cutoff, dry_run).await?;
     report.jobs_deleted = n;
     report.batches += b;
+    let account_cutoff = now - cfg.inactive_account_years * 365 * DAY_US;
+    let (n, b) = anonymise_accounts(app, actor, account_cutoff, dry_run).await?;
+    report.accounts_anonymised = n;
+    report.batches += b;
     Ok(report)
+}
+
+/// What an anonymised account holds instead of a name and an address
+/// (sealed like any value, so every reader still opens it).
+pub const REMOVED: &str = "(removed by retention)";
+/// Marks an anonymised account (its content digest no longer matches any
+/// file, so a later import with real data restores it).
+pub const ANONYMISED_MAC: &str = "anonymised";
+
+/// Accounts with no activity since `$1` that still hold personal data.
+const INACTIVE: &str = "FROM service_accounts a
+     WHERE a.updated_at < $1 AND a.content_mac <> 'anonymised'
+       AND NOT EXISTS (SELECT 1 FROM receivables r
+                       WHERE r.service_account_id = a.id AND r.updated_at >= $1)
+       AND NOT EXISTS (SELECT 1 FROM receivables r
+                       JOIN payment_items i ON i.receivable_id = r.id
+                       JOIN payments p ON p.id = i.payment_id
+                       WHERE r.service_account_id = a.id AND p.created_at >= $1)";
+
+async fn anonymise_accounts(
+    app: &App,
+    actor: &Actor,
+    cutoff: i64,
+    dry_run: bool,
+) -> Result<(u64, u64), StoreError> {
+    if dry_run {
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {INACTIVE}"))
+            .bind(cutoff)
+            .fetch_one(app.db.reader())
+            .await?
+            .try_get("n")?;
+        return Ok((u64::try_from(n).unwrap_or(0), 0));
+    }
+    let (mut rows, mut batches) = (0u64, 0u64);
+    loop {
+        let mut tx = app.db.begin().await?;
+        let due = sqlx::query(&format!(
+            "SELECT a.id, a.department, a.account_number {INACTIVE} ORDER BY a.id LIMIT $2"
+        ))
+        .bind(cutoff)
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if due.is_empty() {
+            tx.rollback().await?;
+            return Ok((rows, batches));
+        }
+        let mut done = 0u64;
+        for r in &due {
+            let id: i64 = r.try_get("id")?;
+            let dept: String = r.try_get("department")?;
+            let number: String = r.try_get("account_number")?;
+            let row = format!("{dept}/{number}");
+            let seal = |column: &str| {
+                app.keys
+                    .fields
+                    .seal(
+                        REMOVED,
+                        &FieldContext {
+                            table: "service_accounts",
+                            column,
+                            row: &row,
+                        },
+                    )
+                    .map_err(|e| StoreError::corrupt(format!("cannot seal: {e}")))
+            };
+            done += sqlx::query(
+                "UPDATE service_accounts SET holder_name_enc = $1, service_address_enc = $2,
+                 content_mac = $3 WHERE id = $4 AND content_mac <> $3",
+            )
+            .bind(seal("holder_name")?)
+            .bind(seal("service_address")?)
+            .bind(ANONYMISED_MAC)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        audit::record(
+            &mut tx,
+            app.now(),
+            Event {
+                actor,
+                action: "retention.anonymise",
+                target: None,
+                outcome: Outcome::Success,
+                source_ip: None,
+                details: json!({
+                    "what": "service_accounts.holder_name_enc, service_address_enc",
+                    "rows": done,
+                    "inactive_since_us": cutoff,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        rows += done;
+        batches += 1;
+    }
 }
 
 /// Returns (rows, batches).

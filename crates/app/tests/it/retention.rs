@@ -9,7 +9,91 @@ use sqlx::Row;
 use crate::db_tests;
 use crate::harness::{Backend, Options, spawn_with};
 
-db_tests!(old_personal_data_and_jobs_go_in_audited_batches);
+db_tests!(
+    old_personal_data_and_jobs_go_in_audited_batches,
+    inactive_accounts_lose_the_holders_name_and_address,
+);
+
+async fn inactive_accounts_lose_the_holders_name_and_address(b: Backend) {
+    use app::services::breach::{Component, scope};
+    use app::services::retention::REMOVED;
+    let t = spawn_with(
+        b,
+        Options {
+            jobs_in_process: false,
+            manual_clock: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let actor = Actor::System("test");
+    let clock = t.clock.clone().unwrap();
+    // Six years on, one account gets a new bill: activity.
+    clock.advance(jiff::SignedDuration::from_hours(24 * 365 * 6));
+    t.import(
+        "account_number,verifier_zip,name,service_address,bill_period,amount_due,due_date,bill_reference
+3090-1200,94117,Rivera Family Bakery,\"500 Market St\",2032-10-01/2032-10-31,99.00,2032-12-11,UT-40
+",
+    )
+    .await
+    .unwrap();
+    // Seven years and a day after the first import.
+    clock.advance(jiff::SignedDuration::from_hours(24 * (365 + 2)));
+    let planned = run(&t.app, &actor, true).await.unwrap();
+    assert_eq!(planned.accounts_anonymised, 2, "{planned:?}");
+    let before = app::store::ledger::check(t.db().reader()).await.unwrap();
+    let done = run(&t.app, &actor, false).await.unwrap();
+    assert_eq!(done.accounts_anonymised, 2);
+    // Sealed like any value: readers still open it, and see nothing.
+    let summary = app::services::lookup::account_summary(&t.app, {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM service_accounts WHERE account_number = '10023345'")
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap()
+            .get::<i64, _>("id")
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!summary.masked_address.contains("Maple"));
+    let (from, to) = (
+        t.app.now() - jiff::SignedDuration::from_hours(1),
+        t.app.now() + jiff::SignedDuration::from_hours(1),
+    );
+    let exposed = scope(&t.app, Component::Database, from, to, &actor)
+        .await
+        .unwrap();
+    let names: Vec<_> = exposed
+        .recipients
+        .iter()
+        .filter_map(|r| r.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Rivera Family Bakery".to_string()],
+        "only the active account is held"
+    );
+    assert!(!names.iter().any(|n| n == REMOVED));
+    // The books are as they were; a second run finds nothing more.
+    assert_eq!(
+        app::store::ledger::check(t.db().reader()).await.unwrap(),
+        before
+    );
+    assert_eq!(
+        run(&t.app, &actor, false)
+            .await
+            .unwrap()
+            .accounts_anonymised,
+        0
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM receivables").await,
+        5,
+        "bills stay"
+    );
+    t.stop().await;
+}
 
 async fn old_personal_data_and_jobs_go_in_audited_batches(b: Backend) {
     let t = spawn_with(
