@@ -104,6 +104,7 @@ kind = "sandbox"
 
 [departments.utilities]
 name = "Utilities"
+position = 1
 summary = "Water, sewer and garbage"
 lookup_label = "Account number"
 lookup_hint = "Printed at the top right of your bill, for example 1002-3345."
@@ -129,6 +130,7 @@ fee_income = "4490-CONV-FEES"
 
 [departments.parking]
 name = "Parking citations"
+position = 2
 summary = "Tickets from the city's parking enforcement"
 lookup_label = "Citation number"
 lookup_hint = "Printed at the top of the ticket, for example PK-2026001."

@@ -73,12 +73,19 @@ pub(super) fn read_departments(r: &mut Reader) -> Option<Vec<Department>> {
     let mut out = Vec::new();
     let mut ok = true;
     for key in ids {
+        // Where the department stands in lists (the start page): lowest
+        // first, then by id.
+        let position = r.integer(&format!("departments.{key}.position"), 100, 0, 10_000);
         match read_department(r, &key) {
-            Some(d) => out.push(d),
+            Some(d) => out.push((position, d)),
             None => ok = false,
         }
     }
-    ok.then_some(out)
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.id.as_str().cmp(b.1.id.as_str()))
+    });
+    ok.then(|| out.into_iter().map(|(_, d)| d).collect())
 }
 
 fn read_department(r: &mut Reader, key: &str) -> Option<Department> {

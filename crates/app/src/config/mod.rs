@@ -757,6 +757,25 @@ fee_income = "4410"
     }
 
     #[test]
+    fn departments_are_listed_by_position_then_id() {
+        let two = format!(
+            "{MINIMAL}[departments.parking]\nname = \"Parking\"\n[departments.parking.ledger]\ncash_clearing = \"1\"\nreceivable = \"2\"\nfee_income = \"3\"\n"
+        );
+        let ids = |c: Config| {
+            c.departments
+                .iter()
+                .map(|d| d.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(load(&two, &[]).unwrap()), ["parking", "utilities"]);
+        let first = two.replace(
+            "name = \"Utilities\"\n",
+            "name = \"Utilities\"\nposition = 1\n",
+        );
+        assert_eq!(ids(load(&first, &[]).unwrap()), ["utilities", "parking"]);
+    }
+
+    #[test]
     fn a_misspelt_department_setting_is_reported() {
         let text = MINIMAL.replace(
             "name = \"Utilities\"\n",
