@@ -102,12 +102,10 @@ async fn anonymise_accounts(
     dry_run: bool,
 ) -> Result<(u64, u64), StoreError> {
     if dry_run {
-        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {INACTIVE}"))
-            .bind(cutoff)
-            .fetch_one(app.db.reader())
-            .await?
-            .try_get("n")?;
-        return Ok((u64::try_from(n).unwrap_or(0), 0));
+        return Ok((
+            count_due(app, &format!("SELECT COUNT(*) AS n {INACTIVE}"), cutoff).await?,
+            0,
+        ));
     }
     let (mut rows, mut batches) = (0u64, 0u64);
     loop {
@@ -154,21 +152,16 @@ async fn anonymise_accounts(
             .await?
             .rows_affected();
         }
-        audit::record(
+        record_batch(
             &mut tx,
-            app.now(),
-            Event {
-                actor,
-                action: "retention.anonymise",
-                target: None,
-                outcome: Outcome::Success,
-                source_ip: None,
-                details: json!({
-                    "what": "service_accounts.holder_name_enc, service_address_enc",
-                    "rows": done,
-                    "inactive_since_us": cutoff,
-                }),
-            },
+            app,
+            actor,
+            (
+                "retention.anonymise",
+                "service_accounts.holder_name_enc, service_address_enc",
+            ),
+            done,
+            cutoff,
         )
         .await?;
         tx.commit().await?;
@@ -186,12 +179,7 @@ async fn apply(
     dry_run: bool,
 ) -> Result<(u64, u64), StoreError> {
     if dry_run {
-        let n: i64 = sqlx::query(rule.due)
-            .bind(cutoff)
-            .fetch_one(app.db.reader())
-            .await?
-            .try_get("n")?;
-        return Ok((u64::try_from(n).unwrap_or(0), 0));
+        return Ok((count_due(app, rule.due, cutoff).await?, 0));
     }
     let (mut rows, mut batches) = (0u64, 0u64);
     loop {
@@ -206,25 +194,44 @@ async fn apply(
             tx.rollback().await?;
             return Ok((rows, batches));
         }
-        audit::record(
-            &mut tx,
-            app.now(),
-            Event {
-                actor,
-                action: rule.action,
-                target: None,
-                outcome: Outcome::Success,
-                source_ip: None,
-                details: json!({
-                    "what": rule.what,
-                    "rows": done,
-                    "older_than_us": cutoff,
-                }),
-            },
-        )
-        .await?;
+        record_batch(&mut tx, app, actor, (rule.action, rule.what), done, cutoff).await?;
         tx.commit().await?;
         rows += done;
         batches += 1;
     }
+}
+
+/// How many rows `sql` (a `COUNT(*) AS n` with `$1` the cut-off) finds due.
+async fn count_due(app: &App, sql: &str, cutoff: i64) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query(sql)
+        .bind(cutoff)
+        .fetch_one(app.db.reader())
+        .await?
+        .try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// One audit event per batch, in the batch's transaction.
+async fn record_batch(
+    tx: &mut crate::store::Tx,
+    app: &App,
+    actor: &Actor,
+    (action, what): (&'static str, &'static str),
+    rows: u64,
+    cutoff: i64,
+) -> Result<(), StoreError> {
+    audit::record(
+        tx,
+        app.now(),
+        Event {
+            actor,
+            action,
+            target: None,
+            outcome: Outcome::Success,
+            source_ip: None,
+            details: json!({ "what": what, "rows": rows, "older_than_us": cutoff }),
+        },
+    )
+    .await?;
+    Ok(())
 }

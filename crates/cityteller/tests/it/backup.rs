@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
 
-use super::{GOOD, artifacts, in_ci, run, write_config};
+use super::{artifacts, in_ci, keys_and_bills, run, write_config};
 
 fn backups_in(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -22,20 +22,7 @@ async fn drill(dir: PathBuf, source: &str, targets: &[String]) {
     let config = write_config(&dir, source);
     let bare = dir.join("no-recipient.toml");
     std::fs::copy(&config, &bare).unwrap();
-    assert_eq!(run(&config, &["keys", "init"]).0, 0);
-    let csv = dir.join("bills.csv");
-    std::fs::write(&csv, GOOD).unwrap();
-    let (code, _, err) = run(
-        &config,
-        &[
-            "import",
-            "receivables",
-            "--department",
-            "utilities",
-            &csv.display().to_string(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+    keys_and_bills(&dir, &config);
 
     // Without a recipient there is nothing to encrypt to.
     let (code, _, err) = run(&bare, &["backup", "create"]);

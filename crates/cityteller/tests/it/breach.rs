@@ -1,26 +1,13 @@
 //! `cityteller breach scope` as an operator runs it after an incident.
 
-use super::{GOOD, artifacts, run, write_config};
+use super::{artifacts, keys_and_bills, run, write_config};
 
 #[test]
 fn breach_scope_through_the_command() {
     let dir = artifacts("breach-cli");
     let db = format!("sqlite://{}", dir.join("cityteller.db").display());
     let config = write_config(&dir, &db);
-    assert_eq!(run(&config, &["keys", "init"]).0, 0);
-    let csv = dir.join("bills.csv");
-    std::fs::write(&csv, GOOD).unwrap();
-    let (code, _, err) = run(
-        &config,
-        &[
-            "import",
-            "receivables",
-            "--department",
-            "utilities",
-            &csv.display().to_string(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+    keys_and_bills(&dir, &config);
 
     let out_csv = dir.join("recipients.csv");
     // A date (midnight, city time) and an RFC 3339 time.

@@ -61,6 +61,25 @@ fee_income = "4490"
     path
 }
 
+/// A key file and the good bills, through the commands, as an operator
+/// starts.
+fn keys_and_bills(dir: &Path, config: &Path) {
+    assert_eq!(run(config, &["keys", "init"]).0, 0);
+    let csv = dir.join("bills.csv");
+    std::fs::write(&csv, GOOD).unwrap();
+    let (code, _, err) = run(
+        config,
+        &[
+            "import",
+            "receivables",
+            "--department",
+            "utilities",
+            &csv.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
 fn run(config: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN)
         .arg("--config")

@@ -71,7 +71,7 @@ pub async fn show(
         .await?
         .ok_or(WebError::NotFound)?;
     let left = query.left.as_deref() == Some("1");
-    if left && payment.status.is_open() {
+    let payment = if left && payment.status.is_open() {
         // Only the browser that prepared this payment may close it.
         let data = session.load(&app).await?;
         let ours = data
@@ -81,10 +81,12 @@ pub async fn show(
         if ours && let Err(e) = payments::payer_left(&app, &payment).await {
             tracing::warn!(payment = %payment.id, error = %e, "could not close the checkout the payer left");
         }
-    }
-    let payment = store::payments::by_id(app.db.reader(), &id)
-        .await?
-        .ok_or(WebError::NotFound)?;
+        store::payments::by_id(app.db.reader(), &id)
+            .await?
+            .ok_or(WebError::NotFound)?
+    } else {
+        payment
+    };
     let payment = if payment.status.is_open() {
         payments::refresh_patiently(&app, &payment, 3)
             .await
