@@ -43,6 +43,23 @@ export const TEXT = {
 
 const text = (j) => TEXT[j.lang];
 
+/// The demo's dates for a bill due `dueIn` days after today, for the month
+/// `monthsBack` months before this one, as the resident pages print them in
+/// `lang`. The demo dates its bills from today in the city's time zone, so
+/// the journeys compute them the same way instead of hard-coding a day.
+export function demoBillDates(lang, dueIn, monthsBack, timeZone = 'America/Los_Angeles') {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone, year: 'numeric', month: 'numeric', day: 'numeric',
+  }).formatToParts(new Date()).map((p) => [p.type, Number(p.value)]));
+  const format = (d) => new Intl.DateTimeFormat(lang, {
+    timeZone: 'UTC', day: 'numeric', month: 'long', year: 'numeric',
+  }).format(d);
+  const due = new Date(Date.UTC(parts.year, parts.month - 1, parts.day + dueIn));
+  const first = new Date(Date.UTC(parts.year, parts.month - 1 - monthsBack, 1));
+  const last = new Date(Date.UTC(parts.year, parts.month - monthsBack, 0));
+  return { due: format(due), from: format(first), to: format(last) };
+}
+
 export async function openStart(j, page, opts = {}) {
   await page.goto(j.server.publicUrl);
   const seen = await j.step(page, 'start page', { ...MAIN, ...opts });

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { launchBrowser } from '../lib/browser.js';
 import { runJourney, transcriptOf } from '../lib/journey.js';
 import {
-  CARDS, TEXT, amountDue, chooseUtilities, continueToProcessor, lookUp, openStart, payFullAmount, payWithCard, summary,
+  CARDS, TEXT, amountDue, chooseUtilities, continueToProcessor, demoBillDates, lookUp, openStart, payFullAmount, payWithCard, summary,
   switchLanguage,
 } from '../lib/resident.js';
 
@@ -45,8 +45,10 @@ for (const js of [false, true]) {
       assert.equal(bills.h1, 'Sus facturas de servicios públicos');
       assert.equal(await amountDue(page), '$84.12', 'US-Spanish amounts look like the bill');
       const bill = await summary(page);
-      assert.equal(bill['Período de facturación'], 'del 1 de octubre de 2026 al 31 de octubre de 2026');
-      assert.equal(bill['Fecha de vencimiento'], '18 de diciembre de 2026');
+      // The demo bill: due 21 days from today, for last month.
+      const dates = demoBillDates('es', 21, 1);
+      assert.equal(bill['Período de facturación'], `del ${dates.from} al ${dates.to}`);
+      assert.equal(bill['Fecha de vencimiento'], dates.due);
 
       const review = await payFullAmount(j, page, 0, { screenshot: 'resident-review-es' });
       assert.equal(review.h1, 'Revise su pago');
