@@ -14,6 +14,7 @@ pub mod keys;
 pub mod mail;
 pub mod monitor;
 pub mod net;
+pub mod pdf;
 pub mod processor;
 pub mod server;
 pub mod services;

@@ -208,7 +208,13 @@ fn keys_used() -> BTreeSet<String> {
         // Keys chosen in one place and formatted in another (Rust only:
         // templates have class names like "error-message").
         let prefixes: &[&str] = if f.extension().is_some_and(|e| e == "rs") {
-            &["\"decline-", "\"error-", "\"receipt-", "\"month-"]
+            &[
+                "\"decline-",
+                "\"error-",
+                "\"receipt-",
+                "\"month-",
+                "\"notice-",
+            ]
         } else {
             &[]
         };

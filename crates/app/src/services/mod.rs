@@ -6,6 +6,7 @@ pub mod close;
 pub mod import;
 pub mod key_rotation;
 pub mod lookup;
+pub mod notices;
 pub mod payments;
 pub mod receipts;
 pub mod refunds;
