@@ -461,6 +461,11 @@ async fn audit_command(config: Config, cmd: AuditCommand) -> Result<ExitCode> {
                         r.checkpoints,
                         dir.display()
                     );
+                    if let Some(seq) = r.pruned_through {
+                        println!(
+                            "events up to {seq} were removed by retention; the chain resumes at the signed checkpoint there"
+                        );
+                    }
                     println!(
                         "verified in {secs:.3} s ({:.0} events/s)",
                         r.events as f64 / secs.max(1e-9)

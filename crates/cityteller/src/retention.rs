@@ -13,8 +13,8 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum RetentionCommand {
     /// Remove what the retention rules ([retention] in the config) say is
-    /// no longer kept, in audited batches. Ledger rows and audit events are
-    /// never touched.
+    /// no longer kept, in audited batches. Ledger rows are never touched;
+    /// audit events go only up to a signed checkpoint.
     Run {
         /// Only count what would be removed.
         #[arg(long)]
@@ -28,9 +28,11 @@ pub async fn run(config: Option<&Path>, cmd: RetentionCommand) -> Result<ExitCod
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let (years, days) = (
+    let (years, days, inactive, months) = (
         config.retention.payment_email_years,
         config.retention.finished_job_days,
+        config.retention.inactive_account_years,
+        config.retention.audit_event_months,
     );
     let app = App::from_config(config, Arc::new(SystemClock)).await?;
     let r = app::services::retention::run(&app, &Actor::cli(), dry_run).await?;
@@ -44,6 +46,19 @@ pub async fn run(config: Option<&Path>, cmd: RetentionCommand) -> Result<ExitCod
         if dry_run { "would delete" } else { "deleted" },
         r.jobs_deleted
     );
+    println!(
+        "{} the holder's name and address of {} inactive account(s) (no activity for {} year(s))",
+        if dry_run { "would remove" } else { "removed" },
+        r.accounts_anonymised,
+        inactive
+    );
+    println!(
+        "{verb} {} audit event(s) older than {months} month(s), up to a signed checkpoint",
+        r.audit_events_removed
+    );
+    if let Some(why) = &r.audit_events_kept {
+        println!("kept older audit events: {why}");
+    }
     if !dry_run {
         println!("{} batch(es), each recorded in the audit log", r.batches);
     }

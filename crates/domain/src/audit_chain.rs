@@ -138,6 +138,10 @@ pub enum Tampering {
     /// Events after `last_seq` were removed; a checkpoint had been signed
     /// at `checkpoint_seq`.
     Truncated { last_seq: i64, checkpoint_seq: i64 },
+    /// Events up to `seq` were pruned by retention, but the record of where
+    /// the chain resumes matches no signed checkpoint: events were removed
+    /// or rewritten under cover of retention.
+    UnsignedPrune { seq: i64 },
 }
 
 impl Tampering {
@@ -151,6 +155,7 @@ impl Tampering {
             | Tampering::BrokenLink { seq } => seq,
             Tampering::Rewritten { since_seq, .. } => since_seq + 1,
             Tampering::Truncated { last_seq, .. } => last_seq + 1,
+            Tampering::UnsignedPrune { seq } => seq,
         }
     }
 
@@ -193,6 +198,9 @@ impl Tampering {
                 checkpoint_seq,
             } => format!(
                 "events after {last_seq} were removed (a checkpoint was signed at event {checkpoint_seq})"
+            ),
+            Tampering::UnsignedPrune { seq } => format!(
+                "events up to {seq} are recorded as removed by retention, but no signed checkpoint at event {seq} carries the hash the chain resumes from"
             ),
         }
     }
@@ -239,6 +247,33 @@ impl Walker {
             count: 0,
             problem: None,
         }
+    }
+
+    /// Walks a chain whose events up to `pruned.seq` were removed by
+    /// retention: it resumes from `pruned.hash`. When `require_signed`,
+    /// one of `checkpoints` (signed) must be at that event with that hash;
+    /// otherwise (a restore, whose signed manifest vouches for the rows)
+    /// the record is taken as it is. Checkpoints before it are history.
+    pub fn after_pruned(
+        pruned: Checkpoint,
+        checkpoints: Vec<Checkpoint>,
+        require_signed: bool,
+    ) -> Walker {
+        let signed = checkpoints.contains(&pruned);
+        let mut w = Walker::new(
+            checkpoints
+                .into_iter()
+                .filter(|c| c.seq > pruned.seq)
+                .collect(),
+        );
+        w.running = pruned.hash;
+        w.before_running = pruned.hash;
+        w.last_seq = pruned.seq;
+        w.last_good_checkpoint = pruned.seq;
+        if require_signed && !signed {
+            w.problem = Some(Tampering::UnsignedPrune { seq: pruned.seq });
+        }
+        w
     }
 
     pub fn problem(&self) -> Option<&Tampering> {
@@ -390,6 +425,69 @@ mod tests {
             seq,
             hash: events[(seq - 1) as usize].hash,
         }
+    }
+
+    fn walk_pruned(
+        events: &[StoredEvent],
+        pruned: Checkpoint,
+        cps: Vec<Checkpoint>,
+        require_signed: bool,
+    ) -> Result<(u64, i64, [u8; 32]), Tampering> {
+        let mut w = Walker::after_pruned(pruned.clone(), cps, require_signed);
+        for e in events.iter().filter(|e| e.seq > pruned.seq) {
+            w.push(e.clone());
+        }
+        w.finish()
+    }
+
+    #[test]
+    fn a_chain_pruned_up_to_a_signed_checkpoint_verifies_and_still_catches_tampering() {
+        let c = chain(12);
+        let cps = vec![cp(&c, 4), cp(&c, 8), cp(&c, 12)];
+        // Events 1-8 pruned at the checkpoint at 8.
+        let (n, last, _) = walk_pruned(&c, cp(&c, 8), cps.clone(), true).unwrap();
+        assert_eq!((n, last), (4, 12));
+        // Nothing left after the prune but the head.
+        let (n, _, _) = walk_pruned(&c[..8], cp(&c, 8), vec![cp(&c, 8)], true).unwrap();
+        assert_eq!(n, 0);
+
+        // The record names an event no checkpoint was signed at.
+        assert_eq!(
+            walk_pruned(&c, cp(&c, 6), cps.clone(), true),
+            Err(Tampering::UnsignedPrune { seq: 6 })
+        );
+        // Or a hash the signed checkpoint does not carry.
+        let forged = Checkpoint {
+            seq: 8,
+            hash: [7; 32],
+        };
+        assert_eq!(
+            walk_pruned(&c, forged.clone(), cps.clone(), true),
+            Err(Tampering::UnsignedPrune { seq: 8 })
+        );
+        // Without signed checkpoints to hold it to, the chain itself
+        // catches a record that does not lead to the next event.
+        assert_eq!(
+            walk_pruned(&c, forged, Vec::new(), false),
+            Err(Tampering::BrokenLink { seq: 9 })
+        );
+
+        // After the prune, deleting or editing is caught as before.
+        let mut deleted = c.clone();
+        deleted.remove(9);
+        assert_eq!(
+            walk_pruned(&deleted, cp(&c, 8), cps.clone(), true),
+            Err(Tampering::Deleted {
+                first_missing: 10,
+                last_missing: 10
+            })
+        );
+        let mut edited = c.clone();
+        edited[10].event.details = "{\"amount\":1}".into();
+        assert_eq!(
+            walk_pruned(&edited, cp(&c, 8), cps, true),
+            Err(Tampering::Edited { seq: 11 })
+        );
     }
 
     #[test]

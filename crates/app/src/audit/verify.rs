@@ -16,6 +16,9 @@ pub struct Report {
     pub events: u64,
     pub last_seq: i64,
     pub checkpoints: usize,
+    /// Events up to this one were removed by retention; the chain was
+    /// checked from the signed checkpoint there.
+    pub pruned_through: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +56,7 @@ pub async fn verify<F: FnMut(u64)>(
         .iter()
         .filter_map(|(_, c)| c.hash_bytes().map(|hash| Checkpoint { seq: c.seq, hash }))
         .collect();
-    verify_with(db, checkpoints, progress).await
+    walk_chain(db, checkpoints, true, progress).await
 }
 
 /// Verifies the chain against checkpoints already read and checked (none
@@ -62,10 +65,27 @@ pub async fn verify<F: FnMut(u64)>(
 pub async fn verify_with<F: FnMut(u64)>(
     db: &Db,
     checkpoints: Vec<Checkpoint>,
+    progress: F,
+) -> Result<Report, VerifyError> {
+    walk_chain(db, checkpoints, false, progress).await
+}
+
+/// With `require_signed`, a chain whose oldest events were removed by
+/// retention must resume at one of `checkpoints`.
+async fn walk_chain<F: FnMut(u64)>(
+    db: &Db,
+    checkpoints: Vec<Checkpoint>,
+    require_signed: bool,
     mut progress: F,
 ) -> Result<Report, VerifyError> {
     let n_checkpoints = checkpoints.len();
-    let mut walker = Walker::new(checkpoints);
+    let pruned = store::audit::pruned(db.reader()).await?;
+    let mut walker = match pruned {
+        Some((seq, hash)) => {
+            Walker::after_pruned(Checkpoint { seq, hash }, checkpoints, require_signed)
+        }
+        None => Walker::new(checkpoints),
+    };
     // Everything up to the head as it is now; events written while this
     // runs are left for the next verification.
     let (head, _) = store::audit::chain_head(db.reader()).await?;
@@ -117,6 +137,7 @@ pub async fn verify_with<F: FnMut(u64)>(
         events,
         last_seq,
         checkpoints: n_checkpoints,
+        pruned_through: pruned.map(|(seq, _)| seq),
     })
 }
 

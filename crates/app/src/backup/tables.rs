@@ -27,6 +27,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("audit_events", "seq"),
     ("audit_head", "id"),
     ("audit_checkpoints", "seq"),
+    ("audit_pruned", "id"),
     ("staff_users", "id"),
     ("staff_enrolments", "token_hash"),
     ("staff_recovery_codes", "staff_id, code_hash"),

@@ -163,6 +163,9 @@ pub struct RetentionConfig {
     /// Accounts with no activity (no import touching them or their bills,
     /// no payment) for this long lose the holder's name and address.
     pub inactive_account_years: i64,
+    /// Audit events older than this (at least 12 months) are removed, up
+    /// to the newest signed checkpoint before the cut-off.
+    pub audit_event_months: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -471,6 +474,7 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
         payment_email_years: r.integer("retention.payment_email_years", 3, 2, 100),
         finished_job_days: r.integer("retention.finished_job_days", 90, 7, 36_500),
         inactive_account_years: r.integer("retention.inactive_account_years", 7, 2, 100),
+        audit_event_months: r.integer("retention.audit_event_months", 84, 12, 1_200),
     };
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {

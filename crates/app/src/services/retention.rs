@@ -1,8 +1,8 @@
 //! Keep less, lose less: `cityteller retention run` removes what the city
 //! no longer needs to hold, in batches, each batch in its own transaction
-//! with its own audit event. Ledger rows and audit events are never
-//! touched: a payment keeps its amounts, references and postings, and
-//! loses only the personal data it carried.
+//! with its own audit event. Ledger rows are never touched: a payment
+//! keeps its amounts, references and postings, and loses only the personal
+//! data it carried.
 //!
 //! Rules (`[retention]` in the config):
 //! - the receipt e-mail address of payments older than
@@ -12,7 +12,12 @@
 //! - accounts with no activity for `inactive_account_years` (no import
 //!   touched them or their bills, no payment was made on them) lose the
 //!   holder's name and service address, replaced by a sealed marker; the
-//!   account, its bills and their postings stay.
+//!   account, its bills and their postings stay;
+//! - audit events older than `audit_event_months` (at least 12) are
+//!   removed, but only up to the newest signed checkpoint before the
+//!   cut-off, and only when the whole chain verifies first: the chain then
+//!   resumes from that checkpoint's hash, so `audit verify` still proves
+//!   everything kept, and evidence of tampering is never what gets removed.
 
 use serde_json::json;
 use sqlx::Row;
@@ -31,6 +36,9 @@ pub struct Report {
     pub emails_removed: u64,
     pub accounts_anonymised: u64,
     pub jobs_deleted: u64,
+    pub audit_events_removed: u64,
+    /// Why old audit events were kept although due, if they were.
+    pub audit_events_kept: Option<String>,
     pub batches: u64,
 }
 
@@ -75,7 +83,116 @@ pub async fn run(app: &App, actor: &Actor, dry_run: bool) -> Result<Report, Stor
     let (n, b) = anonymise_accounts(app, actor, account_cutoff, dry_run).await?;
     report.accounts_anonymised = n;
     report.batches += b;
+    let audit_cutoff = now - cfg.audit_event_months * 30 * DAY_US;
+    match prune_audit(app, actor, audit_cutoff, dry_run).await? {
+        Ok((n, b)) => {
+            report.audit_events_removed = n;
+            report.batches += b;
+        }
+        Err(why) => report.audit_events_kept = Some(why),
+    }
     Ok(report)
+}
+
+/// Audit events removed per transaction, at most (a batch ends at a
+/// signed checkpoint, so it may hold more when checkpoints are sparse).
+const AUDIT_BATCH: i64 = 10_000;
+
+/// Removes audit events older than `cutoff` up to the newest signed
+/// checkpoint before it. `Ok(Err(why))` when due events are kept: no
+/// signing key, no signed checkpoint, or a chain that does not verify.
+async fn prune_audit(
+    app: &App,
+    actor: &Actor,
+    cutoff: i64,
+    dry_run: bool,
+) -> Result<Result<(u64, u64), String>, StoreError> {
+    let last_due: Option<i64> = sqlx::query("SELECT MAX(seq) AS n FROM audit_events WHERE at < $1")
+        .bind(cutoff)
+        .fetch_one(app.db.reader())
+        .await?
+        .try_get("n")?;
+    let Some(last_due) = last_due else {
+        return Ok(Ok((0, 0)));
+    };
+    let Some(key) = &app.keys.audit_signing else {
+        return Ok(Err(
+            "the key file has no audit_signing_key: audit events are removed only up to a signed checkpoint"
+                .into(),
+        ));
+    };
+    let dir = &app.config.audit.checkpoint_dir;
+    let public = key.verifying_key();
+    let files = match crate::audit::checkpoint::load_dir(dir, Some(&public)) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(format!("the signed checkpoints cannot be read: {e}"))),
+    };
+    let already = crate::store::audit::pruned(app.db.reader())
+        .await?
+        .map_or(0, |(seq, _)| seq);
+    // Batch ends: signed checkpoints after what is already gone and no
+    // later than the newest event due; at least AUDIT_BATCH apart, and
+    // always the last.
+    let candidates: Vec<(i64, String)> = files
+        .iter()
+        .filter(|(_, c)| c.seq > already && c.seq <= last_due)
+        .map(|(_, c)| (c.seq, c.hash.clone()))
+        .collect();
+    let Some(last) = candidates.last().cloned() else {
+        return Ok(Err(format!(
+            "no signed checkpoint between events {} and {last_due}: audit events are removed only up to one",
+            already + 1
+        )));
+    };
+    let mut ends = Vec::new();
+    let mut from = already;
+    for (seq, hash) in &candidates {
+        if seq - from >= AUDIT_BATCH || *seq == last.0 {
+            ends.push((*seq, hash.clone()));
+            from = *seq;
+        }
+    }
+    if dry_run {
+        return Ok(Ok((u64::try_from(last.0 - already).unwrap_or(0), 0)));
+    }
+    // Never remove the evidence of tampering.
+    match crate::audit::verify::verify(&app.db, dir, Some(&public), |_| {}).await {
+        Ok(_) => {}
+        Err(crate::audit::verify::VerifyError::Store(e)) => return Err(e),
+        Err(e) => {
+            return Ok(Err(format!(
+                "the audit log does not verify ({e}); nothing is removed until that is investigated"
+            )));
+        }
+    }
+    let (mut rows, mut batches) = (0u64, 0u64);
+    for (seq, hash) in ends {
+        let mut tx = app.db.begin().await?;
+        let done = crate::store::audit::prune_through(&mut tx, seq, &hash, app.now_us()).await?;
+        audit::record(
+            &mut tx,
+            app.now(),
+            Event {
+                actor,
+                action: "retention.delete",
+                target: None,
+                outcome: Outcome::Success,
+                source_ip: None,
+                details: json!({
+                    "what": "audit_events",
+                    "rows": done,
+                    "through_seq": seq,
+                    "resumes_from_checkpoint": hash,
+                    "older_than_us": cutoff,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        rows += done;
+        batches += 1;
+    }
+    Ok(Ok((rows, batches)))
 }
 
 /// What an anonymised account holds instead of a name and an address

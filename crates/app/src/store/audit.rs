@@ -151,6 +151,46 @@ pub async fn chain_head<'e, E: Executor<'e, Database = Any>>(
     }
 }
 
+/// Where the chain resumes after retention removed its oldest events:
+/// the last removed sequence number and its hash (a signed checkpoint's).
+pub async fn pruned<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_pruned WHERE id = 1")
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| {
+        let hash: String = col(&r, "hash")?;
+        Ok((col(&r, "seq")?, decode_hash(&hash)?))
+    })
+    .transpose()
+}
+
+/// Removes every event up to `seq`, recording that the chain resumes from
+/// `hash` (the schema refuses to delete anything after the record, and the
+/// record only moves forward). Returns the events removed.
+pub async fn prune_through(
+    conn: &mut Conn,
+    seq: i64,
+    hash: &str,
+    at: i64,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_pruned (id, seq, hash, at) VALUES (1, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at",
+    )
+    .bind(seq)
+    .bind(hash)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    let done = sqlx::query("DELETE FROM audit_events WHERE seq <= $1")
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Streams every event up to `upto` in sequence order to `each`.
 pub async fn walk<F: FnMut(ChainStored)>(
     db: &Db,

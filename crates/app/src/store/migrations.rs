@@ -39,6 +39,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_payment_locale.sql"),
         postgres: include_str!("../../migrations/postgres/0004_payment_locale.sql"),
     },
+    Migration {
+        version: 5,
+        name: "audit_pruned",
+        sqlite: include_str!("../../migrations/sqlite/0005_audit_pruned.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_audit_pruned.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

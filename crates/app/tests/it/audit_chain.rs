@@ -19,21 +19,39 @@ db_tests!(
     a_dropped_tail_is_found,
     a_rehashed_chain_is_found,
     a_forged_checkpoint_is_found,
+    old_events_go_only_up_to_a_signed_checkpoint,
+    old_events_stay_while_the_log_does_not_verify,
 );
 
 async fn app_with_events(b: Backend) -> TestApp {
+    app_with_events_at(b, false).await.0
+}
+
+/// 25 test events with a checkpoint after every tenth; with `manual_clock`
+/// time stands still until the test moves it. Returns the checkpoints'
+/// sequence numbers too.
+async fn app_with_events_at(b: Backend, manual_clock: bool) -> (TestApp, Vec<i64>) {
     let t = spawn_with(
         b,
         Options {
             import_bills: false,
             // No background worker: checkpoints are written where the test says.
-            extra_toml: "[audit]\ncheckpoint_events = 10\ncheckpoint_log = false\n".into(),
+            extra_toml: "[audit]\ncheckpoint_events = 10\ncheckpoint_log = false\n\
+                         [retention]\naudit_event_months = 12\n"
+                .into(),
             jobs_in_process: false,
+            manual_clock,
             ..Options::default()
         },
     )
     .await;
-    for i in 0..25 {
+    let mut checkpoints = Vec::new();
+    add_events(&t, 25, &mut checkpoints).await;
+    (t, checkpoints)
+}
+
+async fn add_events(t: &TestApp, n: usize, checkpoints: &mut Vec<i64>) {
+    for i in 0..n {
         let mut tx = t.db().begin().await.unwrap();
         audit::record(
             &mut tx,
@@ -51,15 +69,13 @@ async fn app_with_events(b: Backend) -> TestApp {
         .unwrap();
         tx.commit().await.unwrap();
         if i % 10 == 9 {
-            assert!(
-                audit::checkpoint::maybe_write(&t.app, false)
-                    .await
-                    .unwrap()
-                    .is_some()
-            );
+            let seq = audit::checkpoint::maybe_write(&t.app, false)
+                .await
+                .unwrap()
+                .expect("a checkpoint is due");
+            checkpoints.push(seq);
         }
     }
-    t
 }
 
 async fn check(t: &TestApp) -> Result<app::audit::verify::Report, VerifyError> {
@@ -291,5 +307,139 @@ async fn a_forged_checkpoint_is_found(b: Backend) {
         err.contains("bad signature on the checkpoint at event 20"),
         "{err}"
     );
+    t.stop_unchecked().await;
+}
+
+async fn old_events_go_only_up_to_a_signed_checkpoint(b: Backend) {
+    use app::services::retention::run;
+    let (t, checkpoints) = app_with_events_at(b, true).await;
+    let actor = Actor::System("test");
+    // Thirteen months on, a little more happens.
+    let clock = t.clock.clone().unwrap();
+    clock.advance(jiff::SignedDuration::from_hours(24 * 30 * 13));
+    let mut later = Vec::new();
+    add_events(&t, 5, &mut later).await;
+    assert!(later.is_empty());
+    let (head, _) = app::store::audit::chain_head(t.db().reader())
+        .await
+        .unwrap();
+
+    // Everything before the move is due, but only up to the newest signed
+    // checkpoint: the events after it stay until the next one.
+    let last_cp = *checkpoints.last().unwrap();
+    let planned = run(&t.app, &actor, true).await.unwrap();
+    assert_eq!(
+        planned.audit_events_removed,
+        u64::try_from(last_cp).unwrap()
+    );
+    assert_eq!(planned.audit_events_kept, None);
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM audit_events").await,
+        head,
+        "a dry run removes nothing"
+    );
+
+    let done = run(&t.app, &actor, false).await.unwrap();
+    assert_eq!(done.audit_events_removed, u64::try_from(last_cp).unwrap());
+    assert_eq!(
+        t.count(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE seq <= {last_cp}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        t.count(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE seq > {last_cp}"
+        ))
+        .await,
+        head - last_cp + 1,
+        "the rest stays, with the batch's own event"
+    );
+    let details: String = sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE action = 'retention.delete' ORDER BY seq DESC",
+    )
+    .fetch_one(t.db().reader())
+    .await
+    .unwrap();
+    assert!(details.contains("\"what\":\"audit_events\""), "{details}");
+    assert!(
+        details.contains(&format!("\"through_seq\":{last_cp}")),
+        "{details}"
+    );
+
+    // The chain still proves everything kept, from the signed checkpoint.
+    let r = check(&t).await.unwrap();
+    assert_eq!(r.pruned_through, Some(last_cp));
+    assert_eq!(r.last_seq, head + 1);
+    // Nothing more is due now; running again removes nothing.
+    let again = run(&t.app, &actor, false).await.unwrap();
+    assert_eq!(again.audit_events_removed, 0);
+
+    // The database still refuses to delete kept events, or to bring the
+    // record of removed ones back.
+    let mut tx = t.db().begin().await.unwrap();
+    let delete = sqlx::query(&format!(
+        "DELETE FROM audit_events WHERE seq = {}",
+        last_cp + 2
+    ))
+    .execute(&mut *tx)
+    .await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    drop(tx);
+    let mut tx = t.db().begin().await.unwrap();
+    let back = sqlx::query("UPDATE audit_pruned SET seq = 1")
+        .execute(&mut *tx)
+        .await;
+    assert!(back.unwrap_err().to_string().contains("only moves forward"));
+    drop(tx);
+    t.stop().await;
+}
+
+async fn old_events_stay_while_the_log_does_not_verify(b: Backend) {
+    use app::services::retention::run;
+    let (t, checkpoints) = app_with_events_at(b, true).await;
+    let actor = Actor::System("test");
+    t.clock
+        .clone()
+        .unwrap()
+        .advance(jiff::SignedDuration::from_hours(24 * 30 * 13));
+    // Someone edits an old event, the kind of thing retention must never
+    // erase the evidence of.
+    let mut c = raw(&t).await;
+    c.execute("UPDATE audit_events SET outcome = 'failure' WHERE seq = 5")
+        .await
+        .unwrap();
+    let done = run(&t.app, &actor, false).await.unwrap();
+    assert_eq!(done.audit_events_removed, 0);
+    let why = done.audit_events_kept.unwrap();
+    assert!(why.contains("does not verify"), "{why}");
+    assert!(why.contains("event 5 was edited"), "{why}");
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM audit_events WHERE seq <= 5")
+            .await,
+        5
+    );
+
+    // A forged record of a prune (moved past a point no checkpoint was
+    // signed at, with the events before it deleted) is found.
+    let next = checkpoints[1] + 2;
+    let hash: String =
+        sqlx::query_scalar(&format!("SELECT hash FROM audit_events WHERE seq = {next}"))
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap();
+    c.execute(
+        format!("INSERT INTO audit_pruned (id, seq, hash, at) VALUES (1, {next}, '{hash}', 0)")
+            .as_str(),
+    )
+    .await
+    .unwrap();
+    c.execute(format!("DELETE FROM audit_events WHERE seq <= {next}").as_str())
+        .await
+        .unwrap();
+    let (seq, what) = tampering(check(&t).await);
+    assert_eq!(seq, next);
+    assert!(what.contains("no signed checkpoint"), "{what}");
     t.stop_unchecked().await;
 }
