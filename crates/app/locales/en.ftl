@@ -250,3 +250,31 @@ notice-contact-post = Post: { $address }
 notice-contact-web = Web: { $url }
 notice-quote-reference = Please quote the reference { $reference }.
 notice-page = Page { $page } of { $pages }
+
+## The cart: bills from several departments paid together.
+cart-title = Your cart
+cart-empty = Your cart is empty.
+cart-find-bill = Find a bill to pay
+cart-lead = These bills will be paid together: one card payment and one receipt.
+cart-paying = You are paying
+cart-remove = Remove { $department } bill { $reference }
+cart-total = Total of the bills
+cart-fees-next = Any card convenience fee is shown, department by department, on the next page.
+cart-checkout = Check out
+cart-add-another = Add a bill from another department
+cart-add = Add to cart
+cart-link = Your cart: { $count ->
+        [one] { $count } bill
+       *[other] { $count } bills
+    }
+cart-changed-amount = The amount due on { $department } bill { $reference } changed from { $was } to { $now }. Check what you are paying and check out again.
+cart-changed-paid = { $department } bill { $reference } has been paid since you added it. We took it out of your cart.
+cart-change = Change your cart
+checkout-several-bills = { $count ->
+        [one] { $count } bill
+       *[other] { $count } bills
+    }
+review-bills = Bills
+review-fee-for = Card convenience fee ({ $department })
+review-changed = This bill has changed since you chose it: the amount due is now { $now }. Go back and choose the amount again.
+review-next-balances = Each bill's balance goes down by what you pay on it once the processor confirms the payment.

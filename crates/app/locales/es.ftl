@@ -251,3 +251,31 @@ notice-contact-post = Correo postal: { $address }
 notice-contact-web = Sitio web: { $url }
 notice-quote-reference = Indique la referencia { $reference }.
 notice-page = Página { $page } de { $pages }
+
+## El carrito: facturas de varios departamentos pagadas juntas.
+cart-title = Su carrito
+cart-empty = Su carrito está vacío.
+cart-find-bill = Buscar una factura para pagar
+cart-lead = Estas facturas se pagarán juntas: un solo pago con tarjeta y un solo recibo.
+cart-paying = Usted paga
+cart-remove = Quitar la factura { $reference } de { $department }
+cart-total = Total de las facturas
+cart-fees-next = En la página siguiente verá el cargo por conveniencia con tarjeta de cada departamento, si lo hay.
+cart-checkout = Pagar el carrito
+cart-add-another = Añadir una factura de otro departamento
+cart-add = Añadir al carrito
+cart-link = Su carrito: { $count ->
+        [one] { $count } factura
+       *[other] { $count } facturas
+    }
+cart-changed-amount = El monto adeudado de la factura { $reference } de { $department } cambió de { $was } a { $now }. Revise lo que paga y vuelva a pagar el carrito.
+cart-changed-paid = La factura { $reference } de { $department } se pagó después de que la añadiera. La quitamos de su carrito.
+cart-change = Cambiar el carrito
+checkout-several-bills = { $count ->
+        [one] { $count } factura
+       *[other] { $count } facturas
+    }
+review-bills = Facturas
+review-fee-for = Cargo por conveniencia con tarjeta ({ $department })
+review-changed = Esta factura cambió después de que la eligiera: ahora se adeudan { $now }. Vuelva atrás y elija de nuevo el monto.
+review-next-balances = El saldo de cada factura baja en lo que paga por ella cuando el procesador confirme el pago.

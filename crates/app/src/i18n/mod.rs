@@ -137,7 +137,7 @@ impl Locale {
         text.replacen(MARK, &format!("<strong>{value}</strong>"), 1)
     }
 
-    pub(super) fn format(self, key: &str, args: &[(&str, Arg)]) -> String {
+    pub fn format(self, key: &str, args: &[(&str, Arg)]) -> String {
         let bundle = CATALOGUE.bundle(self);
         let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
             tracing::warn!(
@@ -270,6 +270,12 @@ impl From<&Cents> for Arg {
 impl From<i64> for Arg {
     fn from(n: i64) -> Arg {
         Arg::Count(n)
+    }
+}
+
+impl From<&i64> for Arg {
+    fn from(n: &i64) -> Arg {
+        Arg::Count(*n)
     }
 }
 

@@ -197,6 +197,7 @@ fn keys_used() -> BTreeSet<String> {
             "msg2(\"",
             "msg_strong(\"",
             "msg_strong2(\"",
+            ".format(\"",
         ] {
             for (i, _) in text.match_indices(call) {
                 let rest = &text[i + call.len()..];

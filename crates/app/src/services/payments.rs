@@ -41,10 +41,72 @@ pub struct Quote {
     pub total: Cents,
 }
 
+/// What one payment of several bills costs: each bill's amount, and each
+/// department's convenience fee on its bills together (itemised).
+#[derive(Debug, Clone)]
+pub struct CartQuote {
+    /// (department, amount, fee) per department, in the order the bills
+    /// first name them.
+    pub departments: Vec<(String, Cents, Cents)>,
+    pub amount: Cents,
+    pub fee: Cents,
+    pub total: Cents,
+}
+
+/// Quotes `lines` of (department, amount).
+pub fn quote_lines<'a>(
+    app: &App,
+    lines: impl IntoIterator<Item = (&'a str, Cents)>,
+) -> Result<CartQuote, PaymentError> {
+    let mut departments: Vec<(String, Cents, Cents)> = Vec::new();
+    for (dept, amount) in lines {
+        match departments.iter_mut().find(|(d, _, _)| d == dept) {
+            Some((_, sum, _)) => {
+                *sum = sum
+                    .checked_add(amount)
+                    .map_err(|_| PaymentError::Overflow)?;
+            }
+            None => departments.push((dept.to_owned(), amount, Cents::ZERO)),
+        }
+    }
+    let (mut amount, mut fee) = (Cents::ZERO, Cents::ZERO);
+    for (dept, sum, dept_fee) in &mut departments {
+        let q = quote(app, dept, *sum)?;
+        *dept_fee = q.fee;
+        amount = amount
+            .checked_add(q.amount)
+            .map_err(|_| PaymentError::Overflow)?;
+        fee = fee.checked_add(q.fee).map_err(|_| PaymentError::Overflow)?;
+    }
+    let total = amount
+        .checked_add(fee)
+        .map_err(|_| PaymentError::Overflow)?;
+    Ok(CartQuote {
+        departments,
+        amount,
+        fee,
+        total,
+    })
+}
+
+/// A bill in a payment that changed since the resident chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub receivable_id: i64,
+    pub reference: String,
+    pub department: String,
+    pub was: Cents,
+    /// What is due on it now (zero: paid, or being paid elsewhere).
+    pub now: Cents,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
     #[error("{0}")]
     Amount(#[from] AmountRuleError),
+    /// Bills of a cart changed since they were chosen: nothing was charged.
+    #[error("{} bill(s) changed since they were chosen", .0.len())]
+    Changed(Vec<Changed>),
     #[error("the bill no longer exists")]
     UnknownReceivable,
     #[error("amount arithmetic overflowed")]
@@ -74,9 +136,19 @@ pub fn quote(app: &App, department: &str, amount: Cents) -> Result<Quote, Paymen
     Ok(Quote { amount, fee, total })
 }
 
-pub struct StartRequest<'a> {
+/// One bill of a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartItem {
     pub receivable_id: i64,
     pub amount: Cents,
+    /// What was due when the resident chose it: when set and no longer what
+    /// is due, nothing is charged and the change is reported.
+    pub seen_balance: Option<Cents>,
+}
+
+pub struct StartRequest<'a> {
+    /// One bill, or a cart of bills from several departments: one payment.
+    pub items: Vec<StartItem>,
     pub idempotency_key: &'a str,
     pub email: Option<EmailAddress>,
     /// The language of the pages the resident paid on: their receipt's.
@@ -135,29 +207,72 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
         tx.rollback().await?;
         return Ok(existing);
     }
-    let view = store::receivables::view(&mut *tx, req.receivable_id, now_us)
-        .await?
-        .ok_or(PaymentError::UnknownReceivable)?;
-    let dept = app
-        .config
-        .department(&view.department)
-        .ok_or(PaymentError::UnknownReceivable)?;
-    // Checked inside the write transaction: payments in progress reserve
-    // their amount, so two tabs cannot together pay more than is owed.
-    if let Err(refused) = dept.rules.check(req.amount, view.available()) {
-        // On PostgreSQL a concurrent submit with the same key can commit
-        // between our look-up and the balance read, and then its own
-        // reservation is what makes the amount look too high. It is the
-        // same payment.
+    if req.items.is_empty() {
+        return Err(PaymentError::UnknownReceivable);
+    }
+    let mut views = Vec::with_capacity(req.items.len());
+    let mut changed = Vec::new();
+    for item in &req.items {
+        if views
+            .iter()
+            .any(|(v, _): &(store::receivables::ReceivableView, Cents)| v.id == item.receivable_id)
+        {
+            return Err(PaymentError::Conflict(
+                "a bill is twice in one payment".into(),
+            ));
+        }
+        let view = store::receivables::view(&mut *tx, item.receivable_id, now_us)
+            .await?
+            .ok_or(PaymentError::UnknownReceivable)?;
+        // Paid (here or at the counter), re-billed or adjusted since: the
+        // resident decides again. Amounts reserved by payments in progress
+        // are the amount rules' business below.
+        if let Some(seen) = item.seen_balance
+            && view.balance() != seen
+        {
+            changed.push(Changed {
+                receivable_id: view.id,
+                reference: view.reference.clone(),
+                department: view.department.clone(),
+                was: seen,
+                now: view.balance().max(Cents::ZERO),
+            });
+        }
+        views.push((view, item.amount));
+    }
+    if !changed.is_empty() {
+        // A concurrent submit with the same key may be what reserved them.
         if let Some(existing) =
             store::payments::by_idempotency_key(&mut *tx, req.idempotency_key).await?
         {
             tx.rollback().await?;
             return Ok(existing);
         }
-        return Err(refused.into());
+        return Err(PaymentError::Changed(changed));
     }
-    let q = quote(app, &view.department, req.amount)?;
+    for (view, amount) in &views {
+        let dept = app
+            .config
+            .department(&view.department)
+            .ok_or(PaymentError::UnknownReceivable)?;
+        // Checked inside the write transaction: payments in progress
+        // reserve their amount, so two tabs cannot together pay more than
+        // is owed.
+        if let Err(refused) = dept.rules.check(*amount, view.available()) {
+            // On PostgreSQL a concurrent submit with the same key can commit
+            // between our look-up and the balance read, and then its own
+            // reservation is what makes the amount look too high. It is the
+            // same payment.
+            if let Some(existing) =
+                store::payments::by_idempotency_key(&mut *tx, req.idempotency_key).await?
+            {
+                tx.rollback().await?;
+                return Ok(existing);
+            }
+            return Err(refused.into());
+        }
+    }
+    let q = quote_lines(app, views.iter().map(|(v, a)| (v.department.as_str(), *a)))?;
     let id = uuid::Uuid::new_v4().to_string();
     let email_enc = match &req.email {
         Some(e) => Some(
@@ -171,12 +286,25 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
     let ttl = SignedDuration::try_from(app.config.processor.checkout_ttl)
         .unwrap_or(SignedDuration::from_mins(30));
     let expires = now.checked_add(ttl).unwrap_or(now);
-    let items = [NewItem {
-        receivable_id: view.id,
-        department: &view.department,
-        amount: q.amount,
-        fee: q.fee,
-    }];
+    // Each department's fee goes on its first bill.
+    let mut items: Vec<NewItem<'_>> = Vec::with_capacity(views.len());
+    for (view, amount) in &views {
+        let first = !items.iter().any(|i| i.department == view.department);
+        let fee = if first {
+            q.departments
+                .iter()
+                .find(|(d, _, _)| *d == view.department)
+                .map_or(Cents::ZERO, |(_, _, f)| *f)
+        } else {
+            Cents::ZERO
+        };
+        items.push(NewItem {
+            receivable_id: view.id,
+            department: &view.department,
+            amount: *amount,
+            fee,
+        });
+    }
     store::payments::insert(
         &mut tx,
         &NewPayment {
@@ -204,8 +332,11 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
             outcome: Outcome::Success,
             source_ip: req.source_ip,
             details: json!({
-                "receivable": view.reference,
-                "department": view.department,
+                "receivables": views.iter().map(|(v, a)| json!({
+                    "reference": v.reference,
+                    "department": v.department,
+                    "amount_cents": a.get(),
+                })).collect::<Vec<_>>(),
                 "amount_cents": q.amount.get(),
                 "fee_cents": q.fee.get(),
                 "total_cents": q.total.get(),
@@ -240,8 +371,8 @@ async fn open_checkout(
         .join(&format!("pay/receipt/{}", payment.id))
         .map_err(|e| PaymentError::Conflict(e.to_string()))?;
     let items = store::payments::items(app.db.reader(), &payment.id).await?;
-    let description = match items.first() {
-        Some(i) => {
+    let description = match items.as_slice() {
+        [i] => {
             // In the resident's language: a processor that localises its
             // page shows our description as it is.
             let dept = app
@@ -251,7 +382,14 @@ async fn open_checkout(
                 .unwrap_or_else(|| "City services".to_owned());
             format!("{} · {dept}", app.config.city_name)
         }
-        None => app.config.city_name.clone(),
+        [] => app.config.city_name.clone(),
+        several => format!(
+            "{} · {}",
+            app.config.city_name,
+            payment
+                .locale
+                .msg1("checkout-several-bills", "count", several.len() as i64)
+        ),
     };
     let req = CheckoutRequest {
         payment_id: payment.id.clone(),

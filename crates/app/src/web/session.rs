@@ -88,6 +88,9 @@ pub struct SessionData {
     /// The payment being prepared.
     #[serde(default)]
     pub draft: Option<Draft>,
+    /// Bills put aside to pay together, from any departments.
+    #[serde(default)]
+    pub cart: Vec<DraftItem>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,13 +101,26 @@ pub struct Grant {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Draft {
-    pub department: String,
-    pub receivable_id: i64,
-    pub amount_cents: i64,
+    /// One bill, or the cart's bills.
+    pub items: Vec<DraftItem>,
     /// Chosen when the amount was chosen and kept until the payment ends:
     /// a double submit or a resubmit of the review page finds the same
     /// payment.
     pub idempotency_key: String,
+    /// Made from the cart (changing it means going back to the cart).
+    #[serde(default)]
+    pub from_cart: bool,
+}
+
+/// A bill chosen to pay, and how much.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftItem {
+    pub department: String,
+    pub receivable_id: i64,
+    pub amount_cents: i64,
+    /// What was due when it was chosen: if that changes before the
+    /// payment starts, nothing is charged and the resident is told.
+    pub seen_balance_cents: i64,
 }
 
 impl SessionData {

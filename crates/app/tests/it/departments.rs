@@ -37,7 +37,7 @@ fn an_import_mapping_names_only_columns_of_the_department() {
     );
 }
 
-const PARKING: &str = r#"
+pub const PARKING: &str = r#"
 [departments.parking]
 name = "Parking citations"
 summary = "Tickets issued by the city's parking enforcement"
@@ -73,7 +73,7 @@ due_date = "Due date"
 bill_reference = "Citation ID"
 "#;
 
-const CITATIONS: &str = "\
+pub const CITATIONS: &str = "\
 Citation,Plate,Plate state,Registered owner,Location,Violation period,Fine,Due date,Citation ID
 PK-1234567,7ABC123,CA,Jordan Reyes,\"300 Main St, Springfield\",2026-11-02/2026-11-02,65.00,2026-12-02,PK-2026-0001
 PK-7654321,KXT 4410,NV,Sam Chen,\"12 Oak Ave, Springfield\",2026-11-05/2026-11-05,45.00,2026-12-05,PK-2026-0002
@@ -93,7 +93,7 @@ async fn with_parking(b: Backend) -> TestApp {
     t
 }
 
-async fn import(
+pub async fn import(
     t: &TestApp,
     csv: &str,
 ) -> Result<app::services::import::ImportSummary, app::services::import::ImportError> {

@@ -7,6 +7,7 @@ mod audit_chain;
 mod backup;
 mod bad_input;
 mod breach;
+mod cart;
 mod departments;
 mod group_commit;
 mod hardening;

@@ -19,7 +19,7 @@ use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
 use crate::web::locale::PageLocale;
 use crate::web::pages::{Chrome, FieldError, page_title, render_status, sentence};
-use crate::web::session::{Draft, ResidentSession};
+use crate::web::session::{Draft, DraftItem, ResidentSession};
 
 pub struct BillRow {
     id: i64,
@@ -50,6 +50,8 @@ struct BillsPage<'a> {
     minimum: Cents,
     ttl_minutes: u64,
     errors: Vec<FieldError>,
+    /// Bills in the resident's cart.
+    cart_count: i64,
 }
 
 pub fn period_label(l: Locale, v: &ReceivableView) -> String {
@@ -66,6 +68,7 @@ async fn page(
     failed: Option<(i64, String, String)>,
 ) -> Result<Response, WebError> {
     let l = locale.locale;
+    let cart_count = session.load(app).await?.cart.len();
     let summary = account_summary(app, account_id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -132,6 +135,7 @@ async fn page(
             minimum: d.rules.minimum,
             ttl_minutes: app.config.processor.checkout_ttl.as_secs() / 60,
             errors,
+            cart_count: i64::try_from(cart_count).unwrap_or(0),
         },
     )
 }
@@ -158,6 +162,9 @@ pub struct AmountForm {
     choice: String,
     #[serde(default)]
     amount: String,
+    /// `cart` to put the bill in the cart instead of paying it now.
+    #[serde(default)]
+    action: String,
 }
 
 pub async fn choose(
@@ -205,11 +212,23 @@ pub async fn choose(
             return page(&app, d, &session, &locale, account_id, Some(failed)).await;
         }
     };
-    data.draft = Some(Draft {
+    let item = DraftItem {
         department: d.id.as_str().to_owned(),
         receivable_id: view.id,
         amount_cents: amount.get(),
+        seen_balance_cents: view.balance().get(),
+    };
+    if form.action == "cart" {
+        // Put aside with the other bills; the same bill again replaces it.
+        data.cart.retain(|i| i.receivable_id != item.receivable_id);
+        data.cart.push(item);
+        session.save(&app, &data).await?;
+        return Ok(Redirect::to("/cart").into_response());
+    }
+    data.draft = Some(Draft {
+        items: vec![item],
         idempotency_key: random_token(24),
+        from_cart: false,
     });
     session.save(&app, &data).await?;
     Ok(Redirect::to("/pay/review").into_response())

@@ -2,6 +2,7 @@
 //! processor's page → receipt.
 
 mod bills;
+mod cart;
 mod lookup;
 mod receipt;
 mod review;
@@ -10,18 +11,22 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::app::App;
 use crate::config::Department;
 use crate::web::error::WebError;
 use crate::web::locale::PageLocale;
 use crate::web::pages::{Chrome, render};
+use crate::web::session::ResidentSession;
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(home))
         .route("/pay/review", get(review::show).post(review::confirm))
+        .route("/cart", get(cart::show))
+        .route("/cart/remove", post(cart::remove))
+        .route("/cart/checkout", post(cart::checkout))
         .route("/pay/receipt/{id}", get(receipt::show))
         .route("/pay/{dept}", get(lookup::show).post(lookup::submit))
         .route("/pay/{dept}/bills", get(bills::show).post(bills::choose))
@@ -37,9 +42,16 @@ struct HomePage<'a> {
     chrome: Chrome<'a>,
     /// Id, name and summary.
     departments: Vec<(&'a str, String, String)>,
+    /// Bills in the resident's cart.
+    cart_count: i64,
 }
 
-async fn home(State(app): State<App>, page: PageLocale) -> Result<Response, WebError> {
+async fn home(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+) -> Result<Response, WebError> {
+    let cart_count = i64::try_from(session.load(&app).await?.cart.len()).unwrap_or(0);
     let departments = app
         .config
         .departments
@@ -52,5 +64,6 @@ async fn home(State(app): State<App>, page: PageLocale) -> Result<Response, WebE
     render(&HomePage {
         chrome: Chrome::resident(&app, &page, page.locale.msg("home-title")),
         departments,
+        cart_count,
     })
 }

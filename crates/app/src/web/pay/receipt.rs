@@ -32,7 +32,8 @@ struct ReceiptPage<'a> {
     chrome: Chrome<'a>,
     state: ReceiptState,
     payment_id: &'a str,
-    dept_id: String,
+    /// Where "try again" leads: the bills, or the cart it came from.
+    retry_url: String,
     emailed_to: Option<String>,
 }
 
@@ -99,19 +100,41 @@ pub async fn show(
         .first()
         .map(|i| i.department.clone())
         .unwrap_or_default();
+    let mut from_cart = false;
     if !payment.status.is_open() {
         // The payment this session was preparing has ended: a later visit
-        // to the review page must not offer to pay it again.
+        // to the review page must not offer to pay it again; bills it paid
+        // leave the cart.
         let mut data = session.load(&app).await?;
-        if data
+        let mut changed = false;
+        if let Some(d) = data
             .draft
             .as_ref()
-            .is_some_and(|d| d.idempotency_key == payment.idempotency_key)
+            .filter(|d| d.idempotency_key == payment.idempotency_key)
         {
+            from_cart = d.from_cart;
             data.draft = None;
+            changed = true;
+        }
+        if payment.status.was_captured() && !data.cart.is_empty() {
+            let paid: Vec<i64> = store::payments::items(app.db.reader(), &payment.id)
+                .await?
+                .iter()
+                .map(|i| i.receivable_id)
+                .collect();
+            let before = data.cart.len();
+            data.cart.retain(|i| !paid.contains(&i.receivable_id));
+            changed |= data.cart.len() != before;
+        }
+        if changed {
             session.save(&app, &data).await?;
         }
     }
+    let retry_url = if from_cart {
+        "/cart".to_owned()
+    } else {
+        format!("/pay/{dept_id}/bills")
+    };
     let (state, title) = match payment.status {
         s if s.was_captured() => {
             let receipt = load_receipt(&app, &payment.id)
@@ -146,7 +169,7 @@ pub async fn show(
         chrome: Chrome::resident(&app, &locale, locale.locale.msg(title)),
         state,
         payment_id: &payment.id,
-        dept_id,
+        retry_url,
         emailed_to,
     })
 }

@@ -10,11 +10,12 @@ use domain::personal::EmailAddress;
 use serde::Deserialize;
 
 use super::bills::period_label;
+use super::cart;
 use crate::app::App;
 use crate::audit::Actor;
 use crate::config::Department;
 use crate::i18n::{Locale, Localize};
-use crate::services::payments::{self, Next, PaymentError, StartRequest};
+use crate::services::payments::{self, Next, PaymentError, StartItem, StartRequest};
 use crate::store;
 use crate::web::ClientIp;
 use crate::web::error::WebError;
@@ -24,18 +25,30 @@ use crate::web::locale::PageLocale;
 use crate::web::pages::{Chrome, FieldError, error_for, page_title, render_status, sentence};
 use crate::web::session::{Draft, ResidentSession};
 
-#[derive(Template)]
-#[template(path = "pay/review.html")]
-struct ReviewPage<'a> {
-    chrome: Chrome<'a>,
-    dept_id: &'a str,
+/// A bill being paid.
+#[derive(Clone)]
+pub struct ReviewLine {
     dept_name: String,
     reference: String,
     period: String,
     amount: Cents,
+}
+
+#[derive(Template)]
+#[template(path = "pay/review.html")]
+struct ReviewPage<'a> {
+    chrome: Chrome<'a>,
+    /// The bill, when there is one (the cart shows a list).
+    single: Option<ReviewLine>,
+    lines: Vec<ReviewLine>,
+    /// Per department: name, fee and how it is worked out.
+    fees: Vec<(String, Cents, String)>,
+    amount: Cents,
     fee: Cents,
     total: Cents,
     fee_rule: String,
+    change_url: String,
+    change_label: String,
     csrf: String,
     idempotency_key: &'a str,
     email: &'a str,
@@ -82,15 +95,46 @@ async fn page(
     errors: Vec<FieldError>,
 ) -> Result<Response, WebError> {
     let l = locale.locale;
-    let d = app
-        .config
-        .department(&draft.department)
-        .ok_or(WebError::NotFound)?;
-    let view = store::receivables::view(app.db.reader(), draft.receivable_id, app.now_us())
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let q = payments::quote(app, &draft.department, Cents::new(draft.amount_cents))
-        .map_err(|e| WebError::Internal(Box::new(e)))?;
+    let mut lines = Vec::with_capacity(draft.items.len());
+    for item in &draft.items {
+        let d = app
+            .config
+            .department(&item.department)
+            .ok_or(WebError::NotFound)?;
+        let view = store::receivables::view(app.db.reader(), item.receivable_id, app.now_us())
+            .await?
+            .ok_or(WebError::NotFound)?;
+        lines.push(ReviewLine {
+            dept_name: d.text(l).name,
+            period: period_label(l, &view),
+            reference: view.reference,
+            amount: Cents::new(item.amount_cents),
+        });
+    }
+    let q = payments::quote_lines(
+        app,
+        draft
+            .items
+            .iter()
+            .map(|i| (i.department.as_str(), Cents::new(i.amount_cents))),
+    )
+    .map_err(|e| WebError::Internal(Box::new(e)))?;
+    let fees: Vec<(String, Cents, String)> = q
+        .departments
+        .iter()
+        .filter_map(|(id, _, fee)| {
+            app.config
+                .department(id)
+                .map(|d| (d.text(l).name, *fee, describe_fee(l, d)))
+        })
+        .collect();
+    let (change_url, change_label) = match draft.items.as_slice() {
+        [one] if !draft.from_cart => (
+            format!("/pay/{}/bills", one.department),
+            l.msg("review-change-amount"),
+        ),
+        _ => ("/cart".to_owned(), l.msg("cart-change")),
+    };
     let title = page_title(l, l.msg("review-title"), !errors.is_empty());
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -102,14 +146,18 @@ async fn page(
         status,
         &ReviewPage {
             chrome: Chrome::resident(app, locale, title),
-            dept_id: d.id.as_str(),
-            dept_name: d.text(l).name,
-            period: period_label(l, &view),
-            reference: view.reference,
+            single: match lines.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            lines,
+            fee_rule: fees.first().map(|f| f.2.clone()).unwrap_or_default(),
+            fees,
             amount: q.amount,
             fee: q.fee,
             total: q.total,
-            fee_rule: describe_fee(l, d),
+            change_url,
+            change_label,
             csrf: session.csrf_token(app),
             idempotency_key: &draft.idempotency_key,
             email,
@@ -149,8 +197,8 @@ pub async fn confirm(
     if let Some(too_many) = limits::check(&app, ip, Class::Payment).await {
         return Ok(too_many);
     }
-    let data = session.load(&app).await?;
-    let Some(draft) = data.draft else {
+    let mut data = session.load(&app).await?;
+    let Some(draft) = data.draft.clone() else {
         // The payment this form belonged to has finished (or the session
         // expired): its key finds it, wherever it stands.
         return match store::payments::by_idempotency_key(
@@ -205,8 +253,15 @@ pub async fn confirm(
     let result = payments::start(
         &app,
         StartRequest {
-            receivable_id: draft.receivable_id,
-            amount: Cents::new(draft.amount_cents),
+            items: draft
+                .items
+                .iter()
+                .map(|i| StartItem {
+                    receivable_id: i.receivable_id,
+                    amount: Cents::new(i.amount_cents),
+                    seen_balance: Some(Cents::new(i.seen_balance_cents)),
+                })
+                .collect(),
             idempotency_key: &draft.idempotency_key,
             email,
             locale: locale.locale,
@@ -223,6 +278,26 @@ pub async fn confirm(
                 locale
                     .locale
                     .msg1("review-bill-changed", "reason", e.localize(locale.locale));
+            page(
+                &app,
+                &session,
+                &locale,
+                &draft,
+                form.email.trim(),
+                vec![FieldError::new("change-amount", msg)],
+            )
+            .await
+        }
+        Err(PaymentError::Changed(changed)) if draft.from_cart => {
+            // Back to the cart, brought up to date, saying what changed.
+            let errors = cart::apply_changes(&mut data.cart, &changed, &app, locale.locale);
+            data.draft = None;
+            session.save(&app, &data).await?;
+            cart::page(&app, &session, &locale, &data, errors).await
+        }
+        Err(PaymentError::Changed(changed)) => {
+            let now = changed.first().map_or(Cents::ZERO, |c| c.now);
+            let msg = locale.locale.msg1("review-changed", "now", now);
             page(
                 &app,
                 &session,
