@@ -47,8 +47,12 @@ fn find_card_numbers(data: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < data.len() {
-        // Not inside a word, and not the fraction of a decimal number.
-        let in_word = i > 0 && data[i - 1].is_ascii_alphanumeric();
+        // Not inside a word (a hyphenated identifier such as a UUID counts
+        // as one: "186b5e5d-5375-4524-9996-…" is not a card), and not the
+        // fraction of a decimal number.
+        let in_word = i > 0
+            && (data[i - 1].is_ascii_alphanumeric()
+                || (data[i - 1] == b'-' && i > 1 && data[i - 2].is_ascii_alphanumeric()));
         let fraction = i > 1 && data[i - 1] == b'.' && data[i - 2].is_ascii_digit();
         if !data[i].is_ascii_digit() || in_word || fraction {
             i += 1;
@@ -125,6 +129,14 @@ fn the_scanner_finds_card_numbers_and_ignores_other_numbers() {
     assert!(find_card_numbers(b"424242424242").is_empty());
     assert!(find_card_numbers(b"2026-11-27 12:00:00").is_empty());
     assert!(find_card_numbers(b"\"ms\":6.4355649999999995}").is_empty());
+    // A UUID whose middle groups are all digits, cut by a quoted-printable
+    // line break in an e-mail (seen in a browser-suite receipt).
+    assert!(find_card_numbers(b"receipt/186b5e5d-5375-4524-9996-28=\n").is_empty());
+    // A dash that only separates words still leaves a card number found.
+    assert_eq!(
+        find_card_numbers(b"card - 4242424242424242"),
+        vec!["4242424242424242"]
+    );
 }
 
 #[test]
