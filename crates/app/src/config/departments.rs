@@ -141,7 +141,8 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
             .iter()
             .copied()
             .filter(|c| *c != "verifier_zip")
-            .chain(kind.columns().iter().copied());
+            .chain(kind.columns().iter().copied())
+            .chain(domain::formats::receivables_csv::OPTIONAL);
         for column in ours {
             let key = p(&format!("import.{column}"));
             if let Some(header) = r.parsed(&key, Some(""), |s| {

@@ -65,7 +65,7 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
 
 /// Rows written per statement: at least this many…
 const CHUNK: usize = 1000;
-/// …and at most this many (11 values a bill stay below SQLite's limit of
+/// …and at most this many (13 values a bill stay below SQLite's limit of
 /// 32,766 in one statement).
 const MAX_CHUNK: usize = 2500;
 
@@ -348,13 +348,20 @@ fn prepare_rows(app: &App, department: &str, rows: Vec<ReceivableRow>) -> Batch 
         let period_start = row.period.start().to_string();
         let period_end = row.period.end().to_string();
         let due_date = row.due_date.to_string();
-        let bill_mac = fields.blind_index(
-            "receivable-content",
-            &format!(
-                "{row_key}\u{1f}{period_start}\u{1f}{period_end}\u{1f}{}\u{1f}{due_date}",
-                row.amount_due.get()
-            ),
+        // What the billing system says of the bill; the optional columns
+        // only when given, so files without them digest as before.
+        let mut figures = format!(
+            "{row_key}\u{1f}{period_start}\u{1f}{period_end}\u{1f}{}\u{1f}{due_date}",
+            row.amount_due.get()
         );
+        if let Some(d) = &row.description {
+            figures.push_str("\u{1f}description:");
+            figures.push_str(d);
+        }
+        if !row.pay_separately {
+            figures.push_str("\u{1f}together");
+        }
+        let bill_mac = fields.blind_index("receivable-content", &figures);
         out.push(Prepared {
             verifier_mac,
             content_mac,
@@ -432,6 +439,8 @@ async fn write_chunk(
             amount_due: p.row.amount_due,
             due_date: &p.due_date,
             content_mac: &p.bill_mac,
+            description: p.row.description.as_deref().unwrap_or(""),
+            pay_separately: p.row.pay_separately,
         });
     }
     store::receivables::upsert_receivables(tx, department, run_id, &bills, now).await?;

@@ -104,6 +104,10 @@ pub struct Changed {
 pub enum PaymentError {
     #[error("{0}")]
     Amount(#[from] AmountRuleError),
+    /// A fee line that is paid only with its account's other open bills
+    /// came without them.
+    #[error("bill {0} can only be paid together with the account's other open bills")]
+    NotSeparately(String),
     /// Bills of a cart changed since they were chosen: nothing was charged.
     #[error("{} bill(s) changed since they were chosen", .0.len())]
     Changed(Vec<Changed>),
@@ -249,6 +253,27 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
             return Ok(existing);
         }
         return Err(PaymentError::Changed(changed));
+    }
+    for (view, _) in views.iter().filter(|(v, _)| !v.pay_separately) {
+        let siblings: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM receivables WHERE service_account_id = $1 AND id <> $2",
+        )
+        .bind(view.service_account_id)
+        .bind(view.id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        for id in siblings {
+            if views.iter().any(|(v, _)| v.id == id) {
+                continue;
+            }
+            let open = store::receivables::view(&mut *tx, id, now_us)
+                .await?
+                .is_some_and(|v| v.available().is_positive());
+            if open {
+                return Err(PaymentError::NotSeparately(view.reference.clone()));
+            }
+        }
     }
     for (view, amount) in &views {
         let dept = app

@@ -45,6 +45,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_audit_pruned.sql"),
         postgres: include_str!("../../migrations/postgres/0005_audit_pruned.sql"),
     },
+    Migration {
+        version: 6,
+        name: "bill_lines",
+        sqlite: include_str!("../../migrations/sqlite/0006_bill_lines.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_bill_lines.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -216,6 +216,9 @@ pub struct ReceivableWrite<'a> {
     pub amount_due: Cents,
     pub due_date: &'a str,
     pub content_mac: &'a str,
+    /// Empty when the file says nothing.
+    pub description: &'a str,
+    pub pay_separately: bool,
 }
 
 /// The content digest of each of these bills that exists, by reference.
@@ -260,7 +263,7 @@ pub async fn upsert_receivables(
     let sql = format!(
         "INSERT INTO receivables (service_account_id, reference, period_start, period_end,
              amount_due_cents, due_date, content_mac, department, import_run_id, created_at,
-             updated_at)
+             updated_at, description, pay_separately)
          VALUES {}
          ON CONFLICT (department, reference) DO UPDATE SET
              service_account_id = excluded.service_account_id,
@@ -270,8 +273,10 @@ pub async fn upsert_receivables(
              due_date = excluded.due_date,
              content_mac = excluded.content_mac,
              import_run_id = excluded.import_run_id,
-             updated_at = excluded.updated_at",
-        Placeholders::for_conn(conn).rows(bills.len(), 11)
+             updated_at = excluded.updated_at,
+             description = excluded.description,
+             pay_separately = excluded.pay_separately",
+        Placeholders::for_conn(conn).rows(bills.len(), 13)
     );
     let mut q = sqlx::query(&sql);
     for b in bills {
@@ -286,7 +291,9 @@ pub async fn upsert_receivables(
             .bind(department)
             .bind(import_run_id)
             .bind(now)
-            .bind(now);
+            .bind(now)
+            .bind(b.description)
+            .bind(i64::from(b.pay_separately));
     }
     q.execute(&mut *conn).await?;
     Ok(())
@@ -308,6 +315,10 @@ pub struct ReceivableView {
     pub paid: Cents,
     /// In open (created or pending, not expired) payments.
     pub reserved: Cents,
+    /// What the bill is for (empty when the billing system did not say).
+    pub description: String,
+    /// `false`: paid only together with the account's other open bills.
+    pub pay_separately: bool,
 }
 
 impl ReceivableView {
@@ -327,7 +338,8 @@ impl ReceivableView {
 }
 
 const VIEW_SELECT: &str = "SELECT r.id, r.department, r.service_account_id, r.reference,
-    r.period_start, r.period_end, r.amount_due_cents, r.due_date,
+    r.period_start, r.period_end, r.amount_due_cents, r.due_date, r.description,
+    r.pay_separately,
     COALESCE((SELECT CAST(SUM(l.amount_cents) AS BIGINT) FROM journal_lines l
               WHERE l.receivable_id = r.id), 0) AS posted_cents,
     COALESCE((SELECT CAST(SUM(i.amount_cents) AS BIGINT) FROM payment_items i
@@ -350,6 +362,8 @@ fn view_from(row: &impl Columns) -> Result<ReceivableView, StoreError> {
             .checked_neg()
             .map_err(|_| StoreError::corrupt("receivable postings overflow"))?,
         reserved: Cents::new(row.int("reserved_cents")?),
+        description: row.text("description")?,
+        pay_separately: row.int("pay_separately")? != 0,
     })
 }
 

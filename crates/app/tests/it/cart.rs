@@ -19,7 +19,7 @@ db_tests!(
 
 /// A department a city adds with configuration only: building permits,
 /// found by permit number and ZIP code, no convenience fee.
-const BUILDING: &str = r#"
+pub const BUILDING: &str = r#"
 [departments.building]
 name = "Building permits"
 summary = "Plan check, permit and inspection fees"

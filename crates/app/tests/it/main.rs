@@ -18,6 +18,7 @@ mod journey;
 mod keys;
 mod mail;
 mod monitor;
+mod permits;
 pub mod resident;
 mod retention;
 mod spanish;

@@ -11,6 +11,10 @@
 //! account number against it. A department may name the columns as its
 //! own system writes them (`headers`): then problems are reported under
 //! those names.
+//! Two columns are optional: `description` (what the bill is for, e.g. a
+//! permit's "Plan check fee", printed beside it) and `pay_separately`
+//! (`yes`/`no`, default `yes`: `no` marks a fee line that can only be paid
+//! together with the account's other open bills).
 //! The reader streams: it holds one row at a time plus the set of bill
 //! references already seen (to report duplicates).
 
@@ -48,6 +52,13 @@ const REFERENCE: usize = 7;
 /// The second verifier column (the plate's state), where the kind has one.
 const VERIFIER_2: usize = 8;
 
+/// Columns a file may have or leave out.
+pub const OPTIONAL: [&str; 2] = ["description", "pay_separately"];
+const DESCRIPTION: usize = 0;
+const SEPARATELY: usize = 1;
+/// The longest description kept.
+pub const DESCRIPTION_MAX: usize = 120;
+
 /// One valid row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivableRow {
@@ -60,6 +71,10 @@ pub struct ReceivableRow {
     pub amount_due: Cents,
     pub due_date: Date,
     pub reference: BillReference,
+    /// What the bill is for, when the file says.
+    pub description: Option<String>,
+    /// `false`: paid only together with the account's other open bills.
+    pub pay_separately: bool,
 }
 
 /// One problem, with where it is. The message never repeats the field's
@@ -88,6 +103,8 @@ pub struct ReceivablesCsv<R: Read> {
     columns: Vec<String>,
     /// Position of each of `columns` in the file.
     positions: Vec<usize>,
+    /// The file's names for the optional columns, and where they are.
+    optional: [(String, Option<usize>); 2],
     width: usize,
     seen: HashMap<String, u64>,
     record: csv::ByteRecord,
@@ -120,6 +137,15 @@ impl<R: Read> ReceivablesCsv<R> {
             })
             .collect();
         let wanted: Vec<String> = columns.iter().map(|c| c.to_lowercase()).collect();
+        let mut optional: [(String, Option<usize>); 2] = OPTIONAL.map(|c| {
+            (
+                headers
+                    .get(c)
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_else(|| c.to_owned()),
+                None,
+            )
+        });
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -158,21 +184,31 @@ impl<R: Read> ReceivablesCsv<R> {
                 continue;
             };
             let name = name.trim().to_lowercase();
+            let twice = || RowError {
+                line: 1,
+                column: None,
+                message: format!("column {name} appears twice"),
+            };
             match wanted.iter().position(|c| *c == name) {
-                Some(k) if positions[k] != usize::MAX => errors.push(RowError {
-                    line: 1,
-                    column: None,
-                    message: format!("column {name} appears twice"),
-                }),
+                Some(k) if positions[k] != usize::MAX => errors.push(twice()),
                 Some(k) => positions[k] = i,
-                None => errors.push(RowError {
-                    line: 1,
-                    column: None,
-                    message: format!(
-                        "unknown column {name:?}; the columns are {}",
-                        columns_shown.join(", ")
-                    ),
-                }),
+                None => match optional.iter_mut().find(|(c, _)| c.to_lowercase() == name) {
+                    Some((_, Some(_))) => errors.push(twice()),
+                    Some((_, at)) => *at = Some(i),
+                    None => errors.push(RowError {
+                        line: 1,
+                        column: None,
+                        message: format!(
+                            "unknown column {name:?}; the columns are {} (and, optionally, {})",
+                            columns_shown.join(", "),
+                            optional
+                                .iter()
+                                .map(|(c, _)| c.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }),
+                },
             }
         }
         for (k, pos) in positions.iter().enumerate() {
@@ -193,6 +229,7 @@ impl<R: Read> ReceivablesCsv<R> {
             format,
             columns,
             positions,
+            optional,
             width: header.len(),
             seen: HashMap::new(),
             record: csv::ByteRecord::new(),
@@ -245,9 +282,53 @@ impl<R: Read> ReceivablesCsv<R> {
                 }),
             }
         }
+        let mut extra: [&str; 2] = [""; 2];
+        for (k, (name, pos)) in self.optional.iter().enumerate() {
+            let Some(pos) = pos else { continue };
+            match std::str::from_utf8(self.record.get(*pos).unwrap_or_default()) {
+                Ok(s) => extra[k] = s,
+                Err(e) => errors.push(RowError {
+                    line,
+                    column: Some(name.clone()),
+                    message: format!(
+                        "malformed UTF-8 at byte {} of the field",
+                        e.valid_up_to() + 1
+                    ),
+                }),
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
+        let description = extra[DESCRIPTION].trim();
+        let description = if description.is_empty() {
+            None
+        } else if description.chars().count() > DESCRIPTION_MAX
+            || description.chars().any(char::is_control)
+        {
+            errors.push(RowError {
+                line,
+                column: Some(self.optional[DESCRIPTION].0.clone()),
+                message: format!(
+                    "a description has at most {DESCRIPTION_MAX} characters and no control characters"
+                ),
+            });
+            None
+        } else {
+            Some(description.to_owned())
+        };
+        let pay_separately = match extra[SEPARATELY].trim().to_ascii_lowercase().as_str() {
+            "" | "yes" | "y" | "true" | "1" => true,
+            "no" | "n" | "false" | "0" => false,
+            other => {
+                errors.push(RowError {
+                    line,
+                    column: Some(self.optional[SEPARATELY].0.clone()),
+                    message: describe(other, "expected yes or no"),
+                });
+                true
+            }
+        };
         let columns = &self.columns;
         let mut err = |k: usize, message: String| {
             errors.push(RowError {
@@ -356,6 +437,8 @@ impl<R: Read> ReceivablesCsv<R> {
                     amount_due: m,
                     due_date: d,
                     reference: r,
+                    description,
+                    pay_separately,
                 })
             }
             _ => Err(errors),
@@ -398,6 +481,58 @@ fn csv_error_text(e: &csv::Error) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn optional_columns_say_what_a_bill_is_for_and_how_it_is_paid() {
+        let text = "account_number,verifier_zip,name,service_address,bill_period,amount_due,due_date,bill_reference,Description,pay_separately
+A1,94110,Ana,\"1 Elm St\",2026-11-01/2026-11-30,10.00,2026-12-31,R1,Plan check fee,yes
+A1,94110,Ana,\"1 Elm St\",2026-11-01/2026-11-30,10.00,2026-12-31,R2,,NO
+A1,94110,Ana,\"1 Elm St\",2026-11-01/2026-11-30,10.00,2026-12-31,R3,Fee,maybe
+";
+        let mut r = ReceivablesCsv::new(text.as_bytes()).unwrap();
+        let one = r.next_row().unwrap().unwrap();
+        assert_eq!(one.description.as_deref(), Some("Plan check fee"));
+        assert!(one.pay_separately);
+        let two = r.next_row().unwrap().unwrap();
+        assert_eq!(two.description, None);
+        assert!(!two.pay_separately);
+        let three = r.next_row().unwrap().unwrap_err();
+        assert_eq!(
+            three[0].to_string(),
+            "line 4, column pay_separately: expected yes or no (got \"maybe\")"
+        );
+        // Without them, every bill is payable on its own.
+        let plain = format!(
+            "{HEADER}A1,94110,Ana,\"1 Elm St\",2026-11-01/2026-11-30,10.00,2026-12-31,R1\n"
+        );
+        let row = ReceivablesCsv::new(plain.as_bytes())
+            .unwrap()
+            .next_row()
+            .unwrap()
+            .unwrap();
+        assert!(row.pay_separately && row.description.is_none());
+        // A long description is refused; an unknown column names the
+        // optional ones.
+        let long = format!(
+            "{}description\nA1,94110,Ana,\"1 Elm St\",2026-11-01/2026-11-30,10.00,2026-12-31,R1,{}\n",
+            HEADER.trim_end().to_owned() + ",",
+            "x".repeat(DESCRIPTION_MAX + 1)
+        );
+        let err = ReceivablesCsv::new(long.as_bytes())
+            .unwrap()
+            .next_row()
+            .unwrap()
+            .unwrap_err();
+        assert!(err[0].message.contains("at most 120 characters"), "{err:?}");
+        let unknown = HEADER.trim_end().to_owned() + ",notes\n";
+        let errs = ReceivablesCsv::new(unknown.as_bytes()).err().unwrap();
+        assert!(
+            errs[0]
+                .message
+                .contains("(and, optionally, description, pay_separately)"),
+            "{errs:?}"
+        );
+    }
 
     const HEADER: &str = "account_number,verifier_zip,name,service_address,bill_period,amount_due,due_date,bill_reference\n";
 

@@ -34,6 +34,11 @@ pub struct BillRow {
     error: Option<String>,
     amount_typed: String,
     other_checked: bool,
+    /// What the bill is for, when the billing system said.
+    description: String,
+    /// Whether it has its own pay form (a fee line paid only with the
+    /// others has none while others are open).
+    own_form: bool,
 }
 
 #[derive(Template)]
@@ -52,6 +57,10 @@ struct BillsPage<'a> {
     errors: Vec<FieldError>,
     /// Bills in the resident's cart.
     cart_count: i64,
+    /// Everything open on the account, when there is more than one bill
+    /// to pay ("Pay all").
+    all_total: Option<Cents>,
+    all_error: Option<String>,
 }
 
 pub fn period_label(l: Locale, v: &ReceivableView) -> String {
@@ -67,12 +76,40 @@ async fn page(
     account_id: i64,
     failed: Option<(i64, String, String)>,
 ) -> Result<Response, WebError> {
+    page_with(app, d, session, locale, account_id, failed, None).await
+}
+
+/// [`page`], with an error on the "Pay all" form.
+#[allow(clippy::too_many_arguments)]
+async fn page_with(
+    app: &App,
+    d: &Department,
+    session: &ResidentSession,
+    locale: &PageLocale,
+    account_id: i64,
+    failed: Option<(i64, String, String)>,
+    all_error: Option<String>,
+) -> Result<Response, WebError> {
     let l = locale.locale;
     let cart_count = session.load(app).await?.cart.len();
     let summary = account_summary(app, account_id)
         .await?
         .ok_or(WebError::NotFound)?;
     let views = store::receivables::for_account(&app.db, account_id, app.now_us()).await?;
+    let payable = views.iter().filter(|v| v.available().is_positive()).count();
+    let all_total = if payable > 1 {
+        Some(
+            Cents::sum(
+                views
+                    .iter()
+                    .filter(|v| v.available().is_positive())
+                    .map(|v| v.available()),
+            )
+            .map_err(|e| WebError::Internal(Box::new(e)))?,
+        )
+    } else {
+        None
+    };
     let bills: Vec<BillRow> = views
         .into_iter()
         .filter(|v| v.balance().is_positive())
@@ -94,6 +131,8 @@ async fn page(
                 other_checked: error.is_some() && d.rules.allow_partial,
                 error,
                 amount_typed: typed,
+                own_form: v.pay_separately || payable <= 1,
+                description: v.description,
             }
         })
         .collect();
@@ -102,13 +141,18 @@ async fn page(
     let errors: Vec<FieldError> = bills
         .iter()
         .filter_map(|b| {
-            let anchor = if d.rules.allow_partial {
+            let anchor = if d.rules.allow_partial && b.own_form {
                 format!("amount-{}", b.id)
             } else {
                 format!("bill-{}-title", b.id)
             };
             b.error.as_ref().map(|m| FieldError::new(anchor, m.clone()))
         })
+        .chain(
+            all_error
+                .iter()
+                .map(|m| FieldError::new("pay-all", m.clone())),
+        )
         .collect();
     let dept_name = d.text(l).name;
     let title = page_title(
@@ -136,6 +180,8 @@ async fn page(
             ttl_minutes: app.config.processor.checkout_ttl.as_secs() / 60,
             errors,
             cart_count: i64::try_from(cart_count).unwrap_or(0),
+            all_total,
+            all_error,
         },
     )
 }
@@ -179,6 +225,9 @@ pub async fn choose(
     let Some(account_id) = data.grant_for(d.id.as_str()) else {
         return Ok(Redirect::to(&format!("/pay/{}", d.id)).into_response());
     };
+    if form.action == "all" || form.action == "all_cart" {
+        return choose_all(&app, d, &session, &locale, account_id, data, &form.action).await;
+    }
     let bill_id: i64 = form
         .bill
         .trim()
@@ -189,6 +238,25 @@ pub async fn choose(
         .filter(|v| v.service_account_id == account_id && v.department == d.id.as_str())
         .ok_or(WebError::NotFound)?;
     let available = view.available();
+    if !view.pay_separately {
+        let others = store::receivables::for_account(&app.db, account_id, app.now_us())
+            .await?
+            .iter()
+            .filter(|v| v.id != view.id && v.available().is_positive())
+            .count();
+        if others > 0 {
+            let why = sentence(&locale.locale.msg("bills-pay-together"));
+            return page(
+                &app,
+                d,
+                &session,
+                &locale,
+                account_id,
+                Some((bill_id, why, String::new())),
+            )
+            .await;
+        }
+    }
     if !available.is_positive() && !d.rules.allow_overpayment {
         // Paid meanwhile, or a payment is in progress (another tab, an old
         // form): show what is due now.
@@ -231,5 +299,47 @@ pub async fn choose(
         from_cart: false,
     });
     session.save(&app, &data).await?;
+    Ok(Redirect::to("/pay/review").into_response())
+}
+
+/// "Pay all" (or "Add all to cart"): every open bill of the account, each
+/// in full.
+async fn choose_all(
+    app: &App,
+    d: &Department,
+    session: &ResidentSession,
+    locale: &PageLocale,
+    account_id: i64,
+    mut data: crate::web::session::SessionData,
+    action: &str,
+) -> Result<Response, WebError> {
+    let items: Vec<DraftItem> = store::receivables::for_account(&app.db, account_id, app.now_us())
+        .await?
+        .into_iter()
+        .filter(|v| v.available().is_positive())
+        .map(|v| DraftItem {
+            department: d.id.as_str().to_owned(),
+            receivable_id: v.id,
+            amount_cents: v.available().get(),
+            seen_balance_cents: v.balance().get(),
+        })
+        .collect();
+    if items.is_empty() {
+        let why = sentence(&locale.locale.msg("bills-nothing-to-pay-now"));
+        return page_with(app, d, session, locale, account_id, None, Some(why)).await;
+    }
+    if action == "all_cart" {
+        data.cart
+            .retain(|i| !items.iter().any(|n| n.receivable_id == i.receivable_id));
+        data.cart.extend(items);
+        session.save(app, &data).await?;
+        return Ok(Redirect::to("/cart").into_response());
+    }
+    data.draft = Some(Draft {
+        items,
+        idempotency_key: random_token(24),
+        from_cart: false,
+    });
+    session.save(app, &data).await?;
     Ok(Redirect::to("/pay/review").into_response())
 }

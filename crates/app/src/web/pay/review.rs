@@ -308,6 +308,20 @@ pub async fn confirm(
             )
             .await
         }
+        Err(PaymentError::NotSeparately(reference)) => {
+            let msg = locale
+                .locale
+                .msg1("review-not-separately", "reference", reference.as_str());
+            page(
+                &app,
+                &session,
+                &locale,
+                &draft,
+                form.email.trim(),
+                vec![FieldError::new("change-amount", msg)],
+            )
+            .await
+        }
         Err(PaymentError::UnknownReceivable) => Err(WebError::NotFound),
         Err(PaymentError::ProcessorUnavailable(_)) => {
             Err(WebError::Unavailable("payment processor unavailable"))
