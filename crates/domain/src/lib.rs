@@ -7,6 +7,7 @@ pub mod backup_retention;
 pub mod fees;
 pub mod formats;
 pub mod ledger;
+pub mod licence_fee;
 pub mod luhn;
 pub mod money;
 pub mod payment;

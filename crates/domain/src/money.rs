@@ -75,6 +75,11 @@ impl Cents {
             .ok_or(MoneyError::Overflow)
     }
 
+    /// `self × n` (a per-unit amount times a count).
+    pub fn checked_mul(self, n: i64) -> Result<Cents, MoneyError> {
+        self.0.checked_mul(n).map(Cents).ok_or(MoneyError::Overflow)
+    }
+
     pub fn checked_neg(self) -> Result<Cents, MoneyError> {
         self.0.checked_neg().map(Cents).ok_or(MoneyError::Overflow)
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use domain::Cents;
 use domain::fees::FeeRule;
 use domain::ledger::{AccountCode, LedgerAccounts};
+use domain::licence_fee::{CategoryFee, FeeSchedule, LatePenalty, Surcharge};
 use domain::payment::AmountRules;
 use domain::receivable::DepartmentId;
 use domain::verifier::NumberFormat;
@@ -39,6 +40,21 @@ pub struct Department {
     pub ledger: LedgerAccounts,
     /// Refunds above this need a second staff member's approval.
     pub refund_approval_threshold: Cents,
+    /// A department that issues business licences: its renewal rules and
+    /// fee schedule (`[departments.ID.licences]`).
+    pub licences: Option<LicenceRules>,
+}
+
+/// How a licensing department's licences are renewed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicenceRules {
+    /// Renewal opens this many days before the licence expires.
+    pub renewal_window_days: i64,
+    /// How long a renewal extends the licence, in months.
+    pub term_months: i64,
+    pub schedule: FeeSchedule,
+    /// Each category's name in English and Spanish.
+    pub category_names: BTreeMap<String, (String, String)>,
 }
 
 /// What residents read about a department, in one language.
@@ -188,6 +204,11 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
         Some("100.00"),
         Cents::parse_dollars,
     );
+    let licences = if r.is_set(&p("licences")) {
+        read_licences(r, &p("licences"))
+    } else {
+        Some(None)
+    };
     let mut code = |what: &str| r.parsed(&p(&format!("ledger.{what}")), None, AccountCode::parse);
     let cash_clearing = code("cash_clearing");
     let receivable = code("receivable");
@@ -215,5 +236,157 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
             fee_income: fee_income?,
         },
         refund_approval_threshold: refund_threshold?,
+        licences: licences?,
     })
+}
+
+/// Amounts in a fee schedule: dollars and cents, not negative, up to the
+/// input ceiling.
+fn amount(r: &mut Reader, path: &str, default: Option<&str>) -> Option<Cents> {
+    r.parsed(path, default, Cents::parse_dollars)
+}
+
+fn decimal(
+    r: &mut Reader,
+    path: &str,
+    default: Option<&str>,
+    what: &'static str,
+) -> Option<Decimal> {
+    r.parsed(path, default, |s| {
+        s.trim().parse::<Decimal>().map_err(|_| what)
+    })
+}
+
+/// `[departments.ID.licences]`: every problem reported with its setting.
+fn read_licences(r: &mut Reader, base: &str) -> Option<Option<LicenceRules>> {
+    let p = |s: &str| format!("{base}.{s}");
+    let window = r.integer(&p("renewal_window_days"), 60, 1, 366);
+    let term = r.integer(&p("term_months"), 12, 1, 60);
+    let ceiling = amount(r, &p("gross_receipts_ceiling"), Some("10000000.00"));
+    let employees_ceiling = r.integer(&p("employees_ceiling"), 10_000, 1, 1_000_000);
+    let late_penalty = if r.is_set(&p("late_penalty")) {
+        let per_month = decimal(
+            r,
+            &p("late_penalty.percent_per_month"),
+            None,
+            "expected a percentage like 10",
+        );
+        let max = decimal(
+            r,
+            &p("late_penalty.max_percent"),
+            None,
+            "expected a percentage like 50",
+        );
+        match (per_month, max) {
+            (Some(a), Some(b)) => match LatePenalty::new(a, b) {
+                Ok(l) => Some(Some(l)),
+                Err(e) => {
+                    r.error(&p("late_penalty"), e);
+                    None
+                }
+            },
+            _ => None,
+        }
+    } else {
+        Some(None)
+    };
+    let mut surcharges = Vec::new();
+    let mut ok = true;
+    for name in r.table_keys(&p("surcharges")) {
+        match amount(r, &p(&format!("surcharges.{name}")), None) {
+            Some(a) => surcharges.push(Surcharge { name, amount: a }),
+            None => ok = false,
+        }
+    }
+    let mut categories = BTreeMap::new();
+    let mut category_names = BTreeMap::new();
+    let keys = r.table_keys(&p("categories"));
+    if keys.is_empty() {
+        r.error(&p("categories"), "configure at least one licence category");
+        ok = false;
+    }
+    for key in keys {
+        let c = |s: &str| p(&format!("categories.{key}.{s}"));
+        let name = r.string(&c("name"), &key);
+        let name_es = r.opt_string(&c("name_es")).unwrap_or_else(|| name.clone());
+        let kind = r.string(&c("fee"), "");
+        let cap = |r: &mut Reader| {
+            if r.is_set(&c("cap")) {
+                amount(r, &c("cap"), None).map(Some)
+            } else {
+                Some(None)
+            }
+        };
+        let fee = match kind.as_str() {
+            "flat" => amount(r, &c("amount"), None).map(CategoryFee::Flat),
+            "gross_receipts" => {
+                let base_fee = amount(r, &c("base"), None);
+                let threshold = amount(r, &c("threshold"), Some("0"));
+                let rate = decimal(
+                    r,
+                    &c("rate_per_thousand"),
+                    None,
+                    "expected dollars per $1,000 like 0.80",
+                );
+                match (base_fee, threshold, rate, cap(r)) {
+                    (Some(base), Some(threshold), Some(rate_per_thousand), Some(cap)) => {
+                        Some(CategoryFee::GrossReceipts {
+                            base,
+                            threshold,
+                            rate_per_thousand,
+                            cap,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            "employees" => {
+                let base_fee = amount(r, &c("base"), None);
+                let included = r.integer(&c("included"), 0, 0, 100_000);
+                let per = amount(r, &c("per_employee"), None);
+                match (base_fee, per, cap(r)) {
+                    (Some(base), Some(per_employee), Some(cap)) => Some(CategoryFee::Employees {
+                        base,
+                        included: u32::try_from(included).unwrap_or(0),
+                        per_employee,
+                        cap,
+                    }),
+                    _ => None,
+                }
+            }
+            other => {
+                r.error(
+                    &c("fee"),
+                    format!("{other:?}: expected flat, gross_receipts or employees"),
+                );
+                None
+            }
+        };
+        match fee.map(|f| f.check().map(|()| f)) {
+            Some(Ok(f)) => {
+                categories.insert(key.clone(), f);
+                category_names.insert(key, (name, name_es));
+            }
+            Some(Err(e)) => {
+                r.error(&p(&format!("categories.{key}")), e);
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    let (Some(ceiling), Some(late_penalty), true) = (ceiling, late_penalty, ok) else {
+        return None;
+    };
+    Some(Some(LicenceRules {
+        renewal_window_days: window,
+        term_months: term,
+        schedule: FeeSchedule {
+            categories,
+            late_penalty,
+            surcharges,
+            gross_receipts_ceiling: ceiling,
+            employees_ceiling: u32::try_from(employees_ceiling).unwrap_or(10_000),
+        },
+        category_names,
+    }))
 }

@@ -315,3 +315,114 @@ PK-7654322,,NV,Sam Chen,\"12 Oak Ave, Springfield\",2026-11-05/2026-11-05,45.00,
     );
     t.stop().await;
 }
+
+/// A licensing department: renewal window, term, late penalty, a state
+/// surcharge and three kinds of category fee, all in configuration.
+pub const LICENSING: &str = r#"
+[departments.licensing]
+name = "Business licences"
+verifier = "name"
+account_format = "BL-######"
+allow_partial = false
+
+[departments.licensing.ledger]
+cash_clearing = "1010-CLEARING"
+receivable = "1250-LIC-AR"
+fee_income = "4490-CONV-FEES"
+
+[departments.licensing.licences]
+renewal_window_days = 60
+term_months = 12
+
+[departments.licensing.licences.late_penalty]
+percent_per_month = "10"
+max_percent = "50"
+
+[departments.licensing.licences.surcharges]
+"State disability access fee" = "4.00"
+
+[departments.licensing.licences.categories.retail]
+name = "Retail"
+name_es = "Comercio minorista"
+fee = "gross_receipts"
+base = "75.00"
+threshold = "50000.00"
+rate_per_thousand = "0.80"
+cap = "5000.00"
+
+[departments.licensing.licences.categories.contractor]
+name = "Contractor"
+fee = "employees"
+base = "60.00"
+included = 2
+per_employee = "12.50"
+
+[departments.licensing.licences.categories.home]
+name = "Home occupation"
+fee = "flat"
+amount = "50.00"
+"#;
+
+fn licensing_config(toml: &str) -> Result<app::config::Config, Vec<String>> {
+    app::config::Config::from_parts(
+        format!("{}{toml}", crate::harness::UTILITIES)
+            .parse()
+            .unwrap(),
+        "cityteller.toml",
+        Vec::<(String, String)>::new(),
+    )
+    .map_err(|e| e.0)
+}
+
+#[test]
+fn a_licence_fee_schedule_is_configuration() {
+    use domain::licence_fee::{Declaration, LineKind};
+    let config = licensing_config(LICENSING).unwrap();
+    let rules = config
+        .department("licensing")
+        .unwrap()
+        .licences
+        .clone()
+        .unwrap();
+    assert_eq!(rules.renewal_window_days, 60);
+    assert_eq!(rules.category_names["retail"].1, "Comercio minorista");
+    assert_eq!(rules.category_names["contractor"].1, "Contractor");
+    let expiry = jiff::civil::date(2026, 12, 31);
+    let fee = rules
+        .schedule
+        .renewal_fee(
+            "retail",
+            &Declaration {
+                gross_receipts: Some(domain::Cents::parse_dollars("250000").unwrap()),
+                employees: None,
+            },
+            expiry,
+            jiff::civil::date(2027, 2, 10),
+        )
+        .unwrap();
+    // $235 licence, 20 % late ($47), $4 surcharge.
+    assert_eq!(fee.total.get(), 28_600);
+    assert_eq!(fee.lines[1].kind, LineKind::LatePenalty { months: 2 });
+    // Departments without licences have none.
+    assert!(config.department("utilities").unwrap().licences.is_none());
+}
+
+#[test]
+fn a_broken_licence_schedule_names_every_problem() {
+    let broken = LICENSING
+        .replace("fee = \"flat\"", "fee = \"monthly\"")
+        .replace("cap = \"5000.00\"", "cap = \"10.00\"")
+        .replace("max_percent = \"50\"", "max_percent = \"150\"")
+        .replace("per_employee = \"12.50\"", "per_employee = \"a lot\"")
+        .replace("renewal_window_days = 60", "renewal_window_days = 0");
+    let errs = licensing_config(&broken).unwrap_err().join("\n");
+    for expected in [
+        "cityteller.toml: departments.licensing.licences.categories.home.fee: \"monthly\": expected flat, gross_receipts or employees",
+        "cityteller.toml: departments.licensing.licences.categories.retail: the cap must be at least the base fee",
+        "cityteller.toml: departments.licensing.licences.late_penalty: the late penalty percentages must be between 0 and 100",
+        "cityteller.toml: departments.licensing.licences.categories.contractor.per_employee: ",
+        "cityteller.toml: departments.licensing.licences.renewal_window_days: must be between 1 and 366",
+    ] {
+        assert!(errs.contains(expected), "{expected:?} not in\n{errs}");
+    }
+}
