@@ -287,3 +287,56 @@ bills-pay-together = this fee can only be paid together with the account's other
 bills-pay-together-note = This fee is paid together with the account's other open bills: use Pay all above.
 bills-nothing-to-pay-now = there is nothing left to pay on this account now
 review-not-separately = Bill { $reference } can only be paid together with the account's other open bills. Go back and choose Pay all.
+
+## Business licence renewal and certificates.
+renew-title = Renew a business licence
+renew-lead = Find your licence with its number and the business name as it is printed on the licence.
+renew-find = Find my licence
+renew-licence-title = Renew licence { $number }
+renew-business = Business
+renew-category = Category
+renew-expires = Expires
+renew-not-yet-title = This licence cannot be renewed yet
+renew-not-yet = Licence { $number } expires on { $expires }. Renewal opens on { $opens }, { $days } days before it expires. Come back then.
+renew-late = This licence expired on { $expires }. A late penalty is added for each month, or part of a month, since then.
+renew-declare-title = Tell us about the business
+renew-gross-label = Gross receipts for the past year, in dollars
+renew-gross-hint = All money the business took in, before expenses. For example, 250000.
+renew-employees-label = Number of employees
+renew-employees-hint = Count everyone on the payroll, full-time and part-time, including you.
+renew-quote = Work out my fee
+renew-fee-title = Your renewal fee
+renew-continue = Continue to payment
+renew-line-licence = Licence fee ({ $category })
+renew-line-penalty = Late penalty ({ $months ->
+        [one] { $months } month
+       *[other] { $months } months
+    })
+renew-total = Total
+renew-new-expiry = Once paid, the licence runs until { $date }, and you can download its certificate from your receipt.
+renew-gross-empty = enter the gross receipts, in dollars
+renew-gross-bad = enter the gross receipts as a number of dollars, like 250000
+renew-gross-too-high = gross receipts above { $amount } cannot be declared online; contact the licensing office
+renew-employees-empty = enter the number of employees
+renew-employees-bad = enter the number of employees as a whole number, like 4
+renew-employees-too-many = more than { $count } employees cannot be declared online; contact the licensing office
+renew-in-progress = A payment for this renewal is already in progress. Wait a few minutes and look again.
+renew-not-licence = This account is not a business licence.
+certificate-title = Business licence certificate
+certificate-number = Licence number: { $number }
+certificate-category = Category: { $category }
+certificate-valid-until = Valid until: { $date }
+certificate-code = Verification code: { $code }
+certificate-check = Anyone can check this certificate at { $url } with the licence number and the code.
+certificate-display = Display this certificate where customers can see it.
+certificate-download = Download your licence certificate (PDF)
+verify-title = Check a business licence certificate
+verify-lead = Type the licence number and the verification code printed on the certificate.
+verify-number = Licence number
+verify-code = Verification code
+verify-submit = Check the certificate
+verify-current = Genuine and current: { $business } ({ $category }) holds licence { $number }, valid until { $date }.
+verify-not-current = This certificate was genuine, but for a term that ended on { $date }. The business may have renewed since: ask for the current certificate.
+verify-not-genuine = No certificate with this licence number and code was issued by the city. It may have been mistyped, or it is not genuine.
+bills-licence-expires = This business licence expires on { $date }.
+bills-renew = Renew this licence

@@ -288,3 +288,56 @@ bills-pay-together = este cargo solo se puede pagar junto con las demás factura
 bills-pay-together-note = Este cargo se paga junto con las demás facturas pendientes de la cuenta: use Pagar todo, arriba.
 bills-nothing-to-pay-now = ya no queda nada por pagar en esta cuenta
 review-not-separately = La factura { $reference } solo se puede pagar junto con las demás facturas pendientes de la cuenta. Vuelva atrás y elija Pagar todo.
+
+## Renovación de licencias comerciales y certificados.
+renew-title = Renovar una licencia comercial
+renew-lead = Busque su licencia con su número y el nombre del negocio tal como aparece en la licencia.
+renew-find = Buscar mi licencia
+renew-licence-title = Renovar la licencia { $number }
+renew-business = Negocio
+renew-category = Categoría
+renew-expires = Vence
+renew-not-yet-title = Esta licencia todavía no se puede renovar
+renew-not-yet = La licencia { $number } vence el { $expires }. La renovación se abre el { $opens }, { $days } días antes del vencimiento. Vuelva entonces.
+renew-late = Esta licencia venció el { $expires }. Se añade un recargo por cada mes, o parte de un mes, desde entonces.
+renew-declare-title = Díganos sobre el negocio
+renew-gross-label = Ingresos brutos del último año, en dólares
+renew-gross-hint = Todo el dinero que recibió el negocio, antes de gastos. Por ejemplo, 250000.
+renew-employees-label = Número de empleados
+renew-employees-hint = Cuente a todas las personas en la nómina, a tiempo completo y parcial, incluido usted.
+renew-quote = Calcular mi tarifa
+renew-fee-title = Su tarifa de renovación
+renew-continue = Continuar al pago
+renew-line-licence = Tarifa de la licencia ({ $category })
+renew-line-penalty = Recargo por demora ({ $months ->
+        [one] { $months } mes
+       *[other] { $months } meses
+    })
+renew-total = Total
+renew-new-expiry = Una vez pagada, la licencia será válida hasta el { $date } y podrá descargar su certificado desde el recibo.
+renew-gross-empty = escriba los ingresos brutos, en dólares
+renew-gross-bad = escriba los ingresos brutos como una cantidad de dólares, como 250000
+renew-gross-too-high = no se pueden declarar en línea ingresos brutos superiores a { $amount }; comuníquese con la oficina de licencias
+renew-employees-empty = escriba el número de empleados
+renew-employees-bad = escriba el número de empleados como un número entero, como 4
+renew-employees-too-many = no se pueden declarar en línea más de { $count } empleados; comuníquese con la oficina de licencias
+renew-in-progress = Ya hay un pago en curso para esta renovación. Espere unos minutos y vuelva a mirar.
+renew-not-licence = Esta cuenta no es una licencia comercial.
+certificate-title = Certificado de licencia comercial
+certificate-number = Número de licencia: { $number }
+certificate-category = Categoría: { $category }
+certificate-valid-until = Válida hasta: { $date }
+certificate-code = Código de verificación: { $code }
+certificate-check = Cualquiera puede comprobar este certificado en { $url } con el número de licencia y el código.
+certificate-display = Exhiba este certificado donde lo vean los clientes.
+certificate-download = Descargar el certificado de su licencia (PDF)
+verify-title = Comprobar un certificado de licencia comercial
+verify-lead = Escriba el número de licencia y el código de verificación impresos en el certificado.
+verify-number = Número de licencia
+verify-code = Código de verificación
+verify-submit = Comprobar el certificado
+verify-current = Auténtico y vigente: { $business } ({ $category }) tiene la licencia { $number }, válida hasta el { $date }.
+verify-not-current = Este certificado fue auténtico, pero para un período que terminó el { $date }. Puede que el negocio lo haya renovado: pida el certificado vigente.
+verify-not-genuine = La ciudad no emitió ningún certificado con este número de licencia y este código. Puede que se haya escrito mal, o no es auténtico.
+bills-licence-expires = Esta licencia comercial vence el { $date }.
+bills-renew = Renovar esta licencia

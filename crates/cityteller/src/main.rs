@@ -88,6 +88,14 @@ enum ImportCommand {
         /// The CSV file.
         file: PathBuf,
     },
+    /// Import the licensing system's licences file (licence_number,
+    /// business_name, business_address, category, expires_on; all or
+    /// nothing) for a department with [licences] rules.
+    Licences {
+        #[arg(long)]
+        department: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -245,6 +253,45 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let app = App::from_config(config, Arc::new(SystemClock)).await?;
             import_file(&app, &department, &file).await
+        }
+        Command::Import(ImportCommand::Licences { department, file }) => {
+            let config = match load_config(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let app = App::from_config(config, Arc::new(SystemClock)).await?;
+            let Some(dept) = app.config.department(&department) else {
+                eprintln!("cityteller: unknown department {department:?}");
+                return Ok(ExitCode::from(2));
+            };
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("cityteller: cannot read {}: {e}", file.display());
+                    return Ok(ExitCode::from(3));
+                }
+            };
+            let name = file.display().to_string();
+            match app::services::licences::import_licences(&app, dept, &text, &name, &Actor::cli())
+                .await
+            {
+                Ok(n) => {
+                    println!("{n} licence(s) imported from {name}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(app::services::licences::LicenceError::Invalid { file, errors }) => {
+                    eprintln!("{file}: {} problem(s); nothing was imported", errors.len());
+                    for e in errors {
+                        eprintln!("  {e}");
+                    }
+                    Ok(ExitCode::from(1))
+                }
+                Err(app::services::licences::LicenceError::NotLicensing(d)) => {
+                    eprintln!("cityteller: department {d} has no [departments.{d}.licences] rules");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Command::Keys(KeysCommand::Init) => {
             let config = match load_config(cli.config.as_deref()) {

@@ -19,6 +19,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("import_runs", "id"),
     ("service_accounts", "id"),
     ("receivables", "id"),
+    ("licences", "id"),
+    ("licence_renewals", "id"),
     ("payments", "id"),
     ("payment_items", "payment_id, line_no"),
     ("processor_events", "processor, event_id"),

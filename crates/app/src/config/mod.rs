@@ -12,7 +12,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use url::Url;
 
-pub use departments::{Department, VerifierKind};
+pub use departments::{Department, LicenceRules, VerifierKind};
 use reader::Reader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@ pub mod breach;
 pub mod close;
 pub mod import;
 pub mod key_rotation;
+pub mod licences;
 pub mod lookup;
 pub mod notices;
 pub mod payments;

@@ -874,6 +874,10 @@ async fn post_capture(
         )));
     }
     app.metrics.ledger_entries.inc();
+    // Licence renewals these bills paid: the new expiry and certificate,
+    // in the same transaction (exactly once).
+    let paid: Vec<i64> = items.iter().map(|i| i.receivable_id).collect();
+    crate::services::licences::on_captured(app, tx, &paid, now_us).await?;
     Ok(())
 }
 

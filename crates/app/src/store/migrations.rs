@@ -51,6 +51,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0006_bill_lines.sql"),
         postgres: include_str!("../../migrations/postgres/0006_bill_lines.sql"),
     },
+    Migration {
+        version: 7,
+        name: "licences",
+        sqlite: include_str!("../../migrations/sqlite/0007_licences.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_licences.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

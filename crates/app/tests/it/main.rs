@@ -16,6 +16,7 @@ mod headers;
 mod import;
 mod journey;
 mod keys;
+mod licences;
 mod mail;
 mod monitor;
 mod permits;

@@ -61,6 +61,8 @@ struct BillsPage<'a> {
     /// to pay ("Pay all").
     all_total: Option<Cents>,
     all_error: Option<String>,
+    /// A business licence: its expiry, to offer renewal.
+    licence_expires: Option<String>,
 }
 
 pub fn period_label(l: Locale, v: &ReceivableView) -> String {
@@ -92,6 +94,13 @@ async fn page_with(
 ) -> Result<Response, WebError> {
     let l = locale.locale;
     let cart_count = session.load(app).await?.cart.len();
+    let licence_expires = if d.licences.is_some() {
+        crate::services::licences::for_account(app, account_id)
+            .await?
+            .map(|lic| l.date(&lic.expires_on.to_string()))
+    } else {
+        None
+    };
     let summary = account_summary(app, account_id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -182,6 +191,7 @@ async fn page_with(
             cart_count: i64::try_from(cart_count).unwrap_or(0),
             all_total,
             all_error,
+            licence_expires,
         },
     )
 }

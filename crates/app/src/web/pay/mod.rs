@@ -5,6 +5,7 @@ mod bills;
 mod cart;
 mod lookup;
 mod receipt;
+mod renew;
 mod review;
 
 use askama::Template;
@@ -24,6 +25,9 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(home))
         .route("/pay/review", get(review::show).post(review::confirm))
+        .route("/renew/{dept}", get(renew::show).post(renew::submit))
+        .route("/verify", get(renew::verify))
+        .route("/pay/receipt/{id}/certificate.pdf", get(renew::certificate))
         .route("/cart", get(cart::show))
         .route("/cart/remove", post(cart::remove))
         .route("/cart/checkout", post(cart::checkout))

@@ -35,6 +35,8 @@ struct ReceiptPage<'a> {
     /// Where "try again" leads: the bills, or the cart it came from.
     retry_url: String,
     emailed_to: Option<String>,
+    /// The payment renewed a business licence: its certificate.
+    certificate: bool,
 }
 
 /// The message key for why the processor did not take the payment.
@@ -155,6 +157,8 @@ pub async fn show(
         Source::Query => locale,
         _ => locale.with_locale(payment.locale),
     };
+    let certificate = matches!(state, ReceiptState::Paid(_))
+        && crate::services::licences::renewal_paid_by(&app, &payment.id).await?;
     let emailed_to = match (&state, payment.receipt_email_enc.as_deref()) {
         (ReceiptState::Paid(_), Some(sealed)) => app
             .keys
@@ -171,5 +175,6 @@ pub async fn show(
         payment_id: &payment.id,
         retry_url,
         emailed_to,
+        certificate,
     })
 }

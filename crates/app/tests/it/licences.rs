@@ -1,0 +1,327 @@
+//! Business licence renewal: licences come in by file; a holder finds the
+//! licence by number and business name, declares gross receipts (or
+//! employees), sees the fee (with the late penalty when late), pays it like
+//! any bill; the expiry advances once, and the certificate's code checks
+//! out on the public page while a forged one does not.
+
+use app::audit::Actor;
+use app::services::licences::{LicenceError, import_licences};
+use jiff::civil::Date;
+
+use crate::db_tests;
+use crate::departments::LICENSING;
+use crate::harness::{Backend, Options, TestApp, spawn_with};
+use crate::resident::Resident;
+
+db_tests!(
+    a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies,
+    renewal_outside_the_window_and_bad_declarations_are_explained,
+);
+
+fn today(t: &TestApp) -> Date {
+    t.app
+        .now()
+        .to_zoned_datetime(t.app.config.timezone.clone())
+        .date()
+}
+
+fn days(d: Date, n: i64) -> Date {
+    d.checked_add(jiff::Span::new().days(n)).unwrap()
+}
+
+/// Three licences: one expired 45 days ago (retail), one expiring in 20
+/// days (contractor), one in 200 days (home occupation).
+async fn with_licences(b: Backend) -> TestApp {
+    let t = spawn_with(
+        b,
+        Options {
+            extra_toml: LICENSING.into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let now = today(&t);
+    let file = format!(
+        "licence_number,business_name,business_address,category,expires_on
+BL-000101,Corner Books LLC,\"12 Elm St, Springfield\",retail,{}
+BL-000102,Reyes Roofing,\"3 Oak Ave, Springfield\",contractor,{}
+BL-000103,Ana's Alterations,\"9 Pine St, Springfield\",home,{}
+",
+        days(now, -45),
+        days(now, 20),
+        days(now, 200)
+    );
+    let dept = t.app.config.department("licensing").unwrap();
+    let n = import_licences(&t.app, dept, &file, "licences.csv", &Actor::System("test"))
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    t
+}
+
+async fn find(r: &mut Resident<'_>, number: &str, name: &str) {
+    r.get("/pay/licensing").await;
+    let found = r
+        .post(
+            "/pay/licensing",
+            &[("account_number", number), ("verifier", name)],
+        )
+        .await;
+    assert_eq!(found.status, 303, "look-up: {}", found.body);
+    let bills = r.get("/pay/licensing/bills").await;
+    assert!(
+        bills.main().contains("Renew this licence"),
+        "{}",
+        bills.main()
+    );
+}
+
+async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b: Backend) {
+    let t = with_licences(b).await;
+    let mut r = t.resident();
+    find(&mut r, "BL-000101", "corner books llc").await;
+    let form = r.get("/renew/licensing").await;
+    assert_eq!(form.status, 200);
+    assert!(form.main().contains("Corner Books LLC"), "{}", form.main());
+    assert!(
+        form.main().contains("A late penalty is added"),
+        "{}",
+        form.main()
+    );
+
+    // $250,000 of gross receipts: $235.00; 45 days late is two started
+    // months, 20 % ($47.00); the $4.00 state surcharge.
+    let quoted = r
+        .post(
+            "/renew/licensing",
+            &[("gross", "250,000"), ("action", "quote")],
+        )
+        .await;
+    assert_eq!(quoted.status, 200, "{}", quoted.body);
+    let main = quoted.main();
+    for expected in [
+        "Licence fee (Retail)",
+        "$235.00",
+        "Late penalty (2 months)",
+        "$47.00",
+        "State disability access fee",
+        "$4.00",
+        "$286.00",
+    ] {
+        assert!(main.contains(expected), "{expected:?} not in {main}");
+    }
+    let go = r
+        .post(
+            "/renew/licensing",
+            &[("gross", "250000"), ("action", "continue")],
+        )
+        .await;
+    assert_eq!(go.status, 303, "{}", go.body);
+    assert_eq!(go.location.as_deref(), Some("/pay/review"));
+    let sent = r.confirm("").await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let back = r
+        .pay_on_processor(&sent.location.unwrap(), "4242424242424242")
+        .await;
+    let id = back
+        .location
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(crate::resident::is_succeeded(&t.settled(&id).await));
+
+    // The expiry moved a year on from the old one, once.
+    let account: i64 = sqlx::query_scalar(
+        "SELECT id FROM service_accounts WHERE department = 'licensing' AND account_number = 'BL000101'",
+    )
+    .fetch_one(t.db().reader())
+    .await
+    .unwrap();
+    let licence = app::services::licences::for_account(&t.app, account)
+        .await
+        .unwrap()
+        .unwrap();
+    let old = days(today(&t), -45);
+    assert_eq!(
+        licence.expires_on,
+        old.checked_add(jiff::Span::new().months(12)).unwrap()
+    );
+    let declared: i64 = sqlx::query_scalar(
+        "SELECT declared_gross_cents FROM licence_renewals WHERE status = 'paid'",
+    )
+    .fetch_one(t.db().reader())
+    .await
+    .unwrap();
+    assert_eq!(declared, 25_000_000, "the declaration is kept for review");
+
+    // The receipt offers the certificate; it carries the code.
+    let receipt = r.get(&format!("/pay/receipt/{id}")).await;
+    assert!(
+        receipt.main().contains("certificate.pdf"),
+        "{}",
+        receipt.main()
+    );
+    let pdf = r
+        .client
+        .get(format!("{}/pay/receipt/{id}/certificate.pdf", t.public))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(
+        pdf.headers()["content-type"].to_str().unwrap(),
+        "application/pdf"
+    );
+    let bytes = pdf.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-1.4"));
+    let code: String =
+        sqlx::query_scalar("SELECT certificate_code FROM licence_renewals WHERE status = 'paid'")
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains(&code), "the code is on the certificate");
+    assert!(text.contains("Corner Books LLC"));
+
+    // Anyone can check it; a forged code is not genuine.
+    let mut public = t.resident();
+    let ok = public
+        .get(&format!("/verify?number=BL-000101&code={code}"))
+        .await;
+    assert!(
+        ok.main()
+            .contains("Genuine and current: Corner Books LLC (Retail)"),
+        "{}",
+        ok.main()
+    );
+    let mut forged = code.clone().into_bytes();
+    forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let bad = public
+        .get(&format!("/verify?number=BL-000101&code={forged}"))
+        .await;
+    assert!(
+        bad.main()
+            .contains("No certificate with this licence number and code"),
+        "{}",
+        bad.main()
+    );
+    let other = public
+        .get(&format!("/verify?number=BL-000102&code={code}"))
+        .await;
+    assert!(
+        other.main().contains("No certificate"),
+        "another licence's number"
+    );
+
+    // A re-import of the licensing system's older expiry does not move it back.
+    let dept = t.app.config.department("licensing").unwrap();
+    import_licences(
+        &t.app,
+        dept,
+        &format!(
+            "licence_number,business_name,business_address,category,expires_on\nBL-000101,Corner Books LLC,\"12 Elm St, Springfield\",retail,{old}\n"
+        ),
+        "licences.csv",
+        &Actor::System("test"),
+    )
+    .await
+    .unwrap();
+    let again = app::services::licences::for_account(&t.app, account)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.expires_on, licence.expires_on);
+    t.assert_books_balance().await;
+    t.stop().await;
+}
+
+async fn renewal_outside_the_window_and_bad_declarations_are_explained(b: Backend) {
+    let t = with_licences(b).await;
+    // Not yet: 200 days before expiry, the window is 60.
+    let mut r = t.resident();
+    find(&mut r, "BL-000103", "Ana's Alterations").await;
+    let early = r.get("/renew/licensing").await;
+    assert_eq!(early.status, 200);
+    let opens = days(today(&t), 140);
+    let main = early.main();
+    assert!(main.contains("cannot be renewed yet"), "{main}");
+    assert!(main.contains("60 days before it expires"), "{main}");
+    let opens_text = app::i18n::Locale::En.date(&opens.to_string());
+    assert!(main.contains(&opens_text), "{opens_text} in {main}");
+    assert!(!main.contains("Continue to payment"));
+
+    // In the window, by employees: errors beside the field.
+    let mut r = t.resident();
+    find(&mut r, "BL-000102", "REYES ROOFING").await;
+    for (typed, expected) in [
+        ("", "Enter the number of employees"),
+        ("four", "Enter the number of employees as a whole number"),
+        ("-3", "Enter the number of employees as a whole number"),
+        (
+            "2000000",
+            "More than 10,000 employees cannot be declared online",
+        ),
+    ] {
+        let page = r
+            .post(
+                "/renew/licensing",
+                &[("employees", typed), ("action", "quote")],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{typed:?}: {}", page.body);
+        assert!(page.main().contains(expected), "{typed:?}: {}", page.main());
+        assert!(page.main().contains("aria-invalid=\"true\""));
+    }
+    let fine = r
+        .post(
+            "/renew/licensing",
+            &[("employees", "10"), ("action", "quote")],
+        )
+        .await;
+    assert_eq!(fine.status, 200);
+    // $60 for two, $12.50 for each of eight more, $4 surcharge; not late.
+    assert!(fine.main().contains("$164.00"), "{}", fine.main());
+    assert!(!fine.main().contains("Late penalty"));
+
+    // A bad licences file: every problem, nothing imported.
+    let dept = t.app.config.department("licensing").unwrap();
+    let bad = import_licences(
+        &t.app,
+        dept,
+        "licence_number,business_name,business_address,category,expires_on
+BL-000201,New Shop,\"1 Main St\",bakery,2027-01-01
+BL-000202,Other Shop,\"2 Main St\",retail,next year
+BL-000201,Again,\"3 Main St\",retail,2027-01-01
+",
+        "licences.csv",
+        &Actor::System("test"),
+    )
+    .await;
+    match bad {
+        Err(LicenceError::Invalid { errors, .. }) => {
+            let all = errors.join("\n");
+            assert!(
+                all.contains("line 2, column category: unknown category \"bakery\""),
+                "{all}"
+            );
+            assert!(
+                all.contains("line 3, column expires_on: expected a date"),
+                "{all}"
+            );
+            assert!(
+                all.contains("line 4, column licence_number: licence BL000201 appears twice"),
+                "{all}"
+            );
+        }
+        other => panic!("expected problems, got {other:?}"),
+    }
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM licences").await,
+        3,
+        "nothing imported"
+    );
+    t.stop().await;
+}
