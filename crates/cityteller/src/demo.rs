@@ -164,7 +164,104 @@ bill_period = "Violation date"
 amount_due = "Fine"
 due_date = "Due date"
 bill_reference = "Citation ID"
+
+[departments.licensing]
+name = "Business licences"
+position = 3
+summary = "Renew a business licence, or pay a licensing bill"
+lookup_label = "Licence number"
+lookup_hint = "Printed on the licence, for example BL-000101."
+verifier = "name"
+account_format = "BL-######"
+min_payment = "1.00"
+allow_partial = false
+
+[departments.licensing.es]
+name = "Licencias comerciales"
+summary = "Renueve una licencia comercial o pague una factura de licencias"
+lookup_label = "Número de licencia"
+lookup_hint = "Impreso en la licencia, por ejemplo BL-000101."
+
+[departments.licensing.card_fee]
+flat = "1.00"
+
+[departments.licensing.ledger]
+cash_clearing = "1010-CLEARING"
+receivable = "1250-LIC-AR"
+fee_income = "4490-CONV-FEES"
+
+[departments.licensing.licences]
+renewal_window_days = 60
+term_months = 12
+
+[departments.licensing.licences.late_penalty]
+percent_per_month = "10"
+max_percent = "50"
+
+[departments.licensing.licences.surcharges]
+"State disability access fee" = "4.00"
+
+[departments.licensing.licences.categories.retail]
+name = "Retail"
+name_es = "Comercio minorista"
+fee = "gross_receipts"
+base = "75.00"
+threshold = "50000.00"
+rate_per_thousand = "0.80"
+cap = "5000.00"
+
+[departments.licensing.licences.categories.contractor]
+name = "Contractor"
+name_es = "Contratista"
+fee = "employees"
+base = "60.00"
+included = 2
+per_employee = "12.50"
+
+[departments.licensing.licences.categories.home]
+name = "Home occupation"
+name_es = "Negocio en el hogar"
+fee = "flat"
+amount = "50.00"
 "#;
+
+/// Demo licences: number, business, address, category, days until expiry
+/// (negative: expired).
+const DEMO_LICENCES: &[(&str, &str, &str, &str, i64)] = &[
+    (
+        "BL-000101",
+        "Corner Books LLC",
+        "12 Elm St, Springfield",
+        "retail",
+        -10,
+    ),
+    (
+        "BL-000102",
+        "Reyes Roofing",
+        "3 Oak Ave, Springfield",
+        "contractor",
+        25,
+    ),
+    (
+        "BL-000103",
+        "Ana's Alterations",
+        "9 Pine St, Springfield",
+        "home",
+        200,
+    ),
+];
+
+fn demo_licences_csv(today: jiff::civil::Date) -> Result<String> {
+    let mut out =
+        String::from("licence_number,business_name,business_address,category,expires_on\n");
+    for (number, name, address, category, days) in DEMO_LICENCES {
+        let expires = today.checked_add(jiff::Span::new().days(*days))?;
+        out.push_str(&format!(
+            "{number},{name},\"{address}\",{category},{expires}\n"
+        ));
+    }
+    Ok(out)
+}
 
 /// Demo parking citations: number, plate, state, owner, where, fine, days
 /// since the violation.
@@ -345,6 +442,20 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
+    let licensing = app
+        .config
+        .department("licensing")
+        .context("demo department missing")?;
+    app::services::licences::import_licences(
+        &app,
+        licensing,
+        &demo_licences_csv(today)?,
+        "demo-licences.csv",
+        &Actor::System("demo"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+
     let mut sandbox = spawn_sandbox(&args, &keys_file).await?;
     let public = tokio::net::TcpListener::bind(public_listen)
         .await
@@ -393,6 +504,15 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("  Demo parking citations (choose \"Pay a parking citations bill\"):");
     for (number, plate, state, _, _, fine, _) in DEMO_CITATIONS {
         println!("    citation {number}   plate {plate} ({state})   ${fine}");
+    }
+    println!("  Demo business licences (choose \"Pay a business licences bill\", then Renew):");
+    for (number, name, _, category, days) in DEMO_LICENCES {
+        let when = if *days < 0 {
+            format!("expired {} days ago", -days)
+        } else {
+            format!("expires in {days} days")
+        };
+        println!("    licence {number}   business name \"{name}\"   {category}, {when}");
     }
     match &admin {
         Some(link) => {
