@@ -58,6 +58,8 @@ pub struct Receipt {
     card_brand: Option<String>,
     card_last4: Option<String>,
     pub url: String,
+    /// The licence certificate, when the payment renewed a licence.
+    pub certificate_url: Option<String>,
     /// The language the resident paid in: the e-mail's, and the page's
     /// unless the resident switches.
     pub locale: Locale,
@@ -130,6 +132,14 @@ pub async fn load_receipt(app: &App, payment_id: &str) -> Result<Receipt, Receip
         card_brand: p.card_brand,
         card_last4: p.card_last4,
         url: app.config.public_url(&format!("/pay/receipt/{}", p.id)),
+        certificate_url: if crate::services::licences::renewal_paid_by(app, &p.id).await? {
+            Some(
+                app.config
+                    .public_url(&format!("/pay/receipt/{}/certificate.pdf", p.id)),
+            )
+        } else {
+            None
+        },
         locale: p.locale,
     })
 }

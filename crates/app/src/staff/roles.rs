@@ -36,6 +36,8 @@ pub enum Permission {
     ManageStaff,
     /// Read the audit log.
     ViewAudit,
+    /// Mark a licence renewal's declaration for audit (or clear the mark).
+    FlagDeclarations,
 }
 
 use Permission as P;
@@ -58,6 +60,7 @@ const FINANCE: &[Permission] = &[
     P::ViewClose,
     P::CloseDay,
     P::Export,
+    P::FlagDeclarations,
 ];
 const ADMINISTRATOR: &[Permission] = &[
     P::ViewPayments,
@@ -70,6 +73,7 @@ const ADMINISTRATOR: &[Permission] = &[
     P::Export,
     P::ManageStaff,
     P::ViewAudit,
+    P::FlagDeclarations,
 ];
 /// Reads everything, changes nothing.
 const AUDITOR: &[Permission] = &[P::ViewPayments, P::ViewClose, P::Export, P::ViewAudit];
@@ -119,7 +123,9 @@ impl Role {
             Role::Viewer => "reads payments",
             Role::Clerk => "reads payments, adds notes, resends receipts",
             Role::Supervisor => "clerk, plus refunds and approving others' refunds",
-            Role::Finance => "supervisor, plus daily close, reconciliation and exports",
+            Role::Finance => {
+                "supervisor, plus daily close, reconciliation, exports and marking licence declarations for audit"
+            }
             Role::Administrator => {
                 "everything, including staff accounts; never approves their own requests"
             }

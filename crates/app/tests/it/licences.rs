@@ -36,6 +36,8 @@ async fn with_licences(b: Backend) -> TestApp {
         b,
         Options {
             extra_toml: LICENSING.into(),
+            // Staff sign in with one-time codes on the test's clock.
+            manual_clock: true,
             ..Options::default()
         },
     )
@@ -118,7 +120,7 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
         .await;
     assert_eq!(go.status, 303, "{}", go.body);
     assert_eq!(go.location.as_deref(), Some("/pay/review"));
-    let sent = r.confirm("").await;
+    let sent = r.confirm("books@example.com").await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     let back = r
         .pay_on_processor(&sent.location.unwrap(), "4242424242424242")
@@ -131,6 +133,27 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
         .unwrap()
         .to_owned();
     assert!(crate::resident::is_succeeded(&t.settled(&id).await));
+    // The receipt e-mail links the certificate.
+    let outbox = t.dir.join("outbox");
+    let link = format!("/pay/receipt/{id}/certificate.pdf");
+    let mut mail = String::new();
+    for _ in 0..100 {
+        if let Some(e) = std::fs::read_dir(&outbox)
+            .ok()
+            .and_then(|mut d| d.find_map(Result::ok))
+        {
+            // Soft line breaks of quoted-printable undone.
+            mail = std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .replace("=\r\n", "")
+                .replace("=\n", "");
+            if mail.contains(&link) {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(mail.contains(&link), "{mail}");
 
     // The expiry moved a year on from the old one, once.
     let account: i64 = sqlx::query_scalar(
@@ -234,6 +257,35 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
         .unwrap()
         .unwrap();
     assert_eq!(again.expires_on, licence.expires_on);
+    // Finance sees the declaration and marks it for audit; audited.
+    let mut finance = t.staff(app::staff::roles::Role::Finance).await;
+    let list = finance.get("/licences").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("BL000101"), "{}", list.body);
+    assert!(
+        list.body.contains("gross receipts $250,000.00"),
+        "{}",
+        list.body
+    );
+    let renewal: i64 = sqlx::query_scalar("SELECT id FROM licence_renewals WHERE status = 'paid'")
+        .fetch_one(t.db().reader())
+        .await
+        .unwrap();
+    let marked = finance
+        .post(&format!("/licences/{renewal}/audit"), &[("flag", "1")])
+        .await;
+    assert_eq!(marked.status, 303, "{}", marked.body);
+    let flagged = finance.get("/licences?flagged=1").await;
+    assert!(
+        flagged.body.contains("Clear the mark on BL000101"),
+        "{}",
+        flagged.body
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM audit_events WHERE action = 'licence.declaration_flagged'")
+            .await,
+        1
+    );
     t.assert_books_balance().await;
     t.stop().await;
 }

@@ -55,6 +55,7 @@ fn example(
             "/refunds/00000000-0000-4000-8000-000000000000",
         )
         .replace("/staff/{id}", "/staff/999999")
+        .replace("/licences/{id}", "/licences/999999")
         .replace("{date}", date)
         .replace("{token}", "not-a-real-token");
     (p, Vec::new())

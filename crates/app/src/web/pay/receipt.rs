@@ -19,7 +19,7 @@ use crate::web::pages::{Chrome, render};
 use crate::web::session::ResidentSession;
 
 pub enum ReceiptState {
-    Paid(Receipt),
+    Paid(Box<Receipt>),
     /// The message key saying why.
     Failed(&'static str),
     Expired,
@@ -142,7 +142,7 @@ pub async fn show(
             let receipt = load_receipt(&app, &payment.id)
                 .await
                 .map_err(|e| WebError::Internal(Box::new(e)))?;
-            (ReceiptState::Paid(receipt), "receipt-paid-title")
+            (ReceiptState::Paid(Box::new(receipt)), "receipt-paid-title")
         }
         PaymentStatus::Failed => (
             ReceiptState::Failed(decline_message(payment.failure_code.as_deref())),

@@ -209,6 +209,7 @@ pub mod need {
         Export => Access::Requires(P::Export), "download exports";
         ManageStaff => Access::Requires(P::ManageStaff), "manage staff accounts";
         ViewAudit => Access::Requires(P::ViewAudit), "read the audit log";
+        FlagDeclarations => Access::Requires(P::FlagDeclarations), "mark declarations for audit";
     }
 }
 

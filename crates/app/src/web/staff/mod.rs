@@ -6,6 +6,7 @@ pub mod auth;
 mod close;
 mod console;
 mod enrol;
+mod licences;
 mod login;
 pub mod monitoring;
 mod payments;
@@ -73,6 +74,8 @@ staff_routes! {
     post "/staff/{id}/enable" Access::Requires(P::ManageStaff) => users::enable;
     post "/staff/{id}/invite" Access::Requires(P::ManageStaff) => users::invite;
     get "/audit" Access::Requires(P::ViewAudit) => console::audit_log;
+    get "/licences" Access::Requires(P::ViewPayments) => licences::renewals;
+    post "/licences/{id}/audit" Access::Requires(P::FlagDeclarations) => licences::flag;
 }
 
 pub fn routes() -> Router<App> {
@@ -102,6 +105,9 @@ impl Nav {
         }
         if r.can(P::ManageStaff) {
             links.push(("/staff", "Staff"));
+        }
+        if r.can(P::ViewPayments) && app.config.departments.iter().any(|d| d.licences.is_some()) {
+            links.push(("/licences", "Licence renewals"));
         }
         if r.can(P::ViewAudit) {
             links.push(("/audit", "Audit log"));
