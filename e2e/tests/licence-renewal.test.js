@@ -50,6 +50,7 @@ for (const js of [false, true]) {
       assert.equal(fee['State disability access fee'], '$4.00');
       assert.equal(fee.Total, '$262.50');
 
+      await page.getByRole('radio', { name: 'They are correct' }).check();
       await page.getByRole('button', { name: 'Continue to payment' }).click();
       await j.step(page, 'review', MAIN);
       const review = await summary(page);

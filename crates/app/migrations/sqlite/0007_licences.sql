@@ -1,6 +1,7 @@
 -- cityteller schema 7: business licences (an account of a licensing
 -- department, with its category and expiry) and their online renewals:
--- what the holder declared, the fee worked out, the bill it became, and,
+-- what the holder declared (and any change to the contact details), the
+-- fee worked out, the bill it became, and,
 -- once paid, the new expiry and the certificate's verification code.
 
 CREATE TABLE licences (
@@ -24,6 +25,10 @@ CREATE TABLE licence_renewals (
     status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'replaced')),
     certificate_code TEXT,
     audit_flag BIGINT NOT NULL DEFAULT 0 CHECK (audit_flag IN (0, 1)),
+    -- The holder confirmed the contact details on file (1), or said what
+    -- changed (sealed text for the licensing office).
+    contact_confirmed BIGINT NOT NULL DEFAULT 0 CHECK (contact_confirmed IN (0, 1)),
+    contact_changes_enc TEXT,
     created_at BIGINT NOT NULL,
     paid_at BIGINT
 );

@@ -7,7 +7,8 @@
 //!   receipt e-mail address (removed ones, by retention, are not held).
 //! - `public` (the resident site): the people who used it in the window —
 //!   holders of accounts looked up (what they typed: the account number
-//!   and its verifier), and payers (their receipt e-mail address).
+//!   and its verifier, and changed contact details sent with a licence
+//!   renewal), and payers (their receipt e-mail address).
 //!
 //! Card numbers are never among the categories: they are typed on the
 //! processor's page and never reach cityteller.
@@ -61,6 +62,8 @@ pub enum Category {
     EmailAddress,
     /// The account or notice number, and what proves it (ZIP, code, plate).
     AccountNumber,
+    /// Changes to contact details sent with a licence renewal.
+    ContactChanges,
 }
 
 impl Category {
@@ -70,6 +73,7 @@ impl Category {
             Category::PostalAddress => "postal address",
             Category::EmailAddress => "e-mail address",
             Category::AccountNumber => "account number and its verifier",
+            Category::ContactChanges => "contact details sent with a licence renewal",
         }
     }
 }
@@ -124,6 +128,7 @@ pub fn state_of(address: &str) -> Option<String> {
 }
 
 struct Holder {
+    id: i64,
     department: String,
     number: String,
     name_enc: String,
@@ -182,6 +187,7 @@ pub async fn scope(
         .iter()
         .map(|r| -> Result<Holder, sqlx::Error> {
             Ok(Holder {
+                id: r.try_get("id")?,
                 department: r.try_get("department")?,
                 number: r.try_get("account_number")?,
                 name_enc: r.try_get("holder_name_enc")?,
@@ -213,6 +219,34 @@ pub async fn scope(
     }
     .map_err(StoreError::from)?;
 
+    // Licence holders who sent changed contact details with a renewal.
+    let changed_contacts: BTreeSet<i64> = if held {
+        sqlx::query_scalar(
+            "SELECT DISTINCT l.service_account_id FROM licence_renewals r
+             JOIN licences l ON l.id = r.licence_id
+             WHERE r.contact_changes_enc IS NOT NULL AND r.created_at < $1",
+        )
+        .bind(to_us)
+        .fetch_all(db)
+        .await
+        .map_err(StoreError::from)?
+        .into_iter()
+        .collect()
+    } else {
+        // Typed on the public site during the window.
+        sqlx::query_scalar(
+            "SELECT DISTINCT l.service_account_id FROM licence_renewals r
+             JOIN licences l ON l.id = r.licence_id
+             WHERE r.contact_changes_enc IS NOT NULL AND r.created_at >= $1 AND r.created_at < $2",
+        )
+        .bind(from_us)
+        .bind(to_us)
+        .fetch_all(db)
+        .await
+        .map_err(StoreError::from)?
+        .into_iter()
+        .collect()
+    };
     let fields = &app.keys.fields;
     let mut recipients = Vec::new();
     for h in &holders {
@@ -236,6 +270,9 @@ pub async fn scope(
             categories.extend([Category::Name, Category::PostalAddress]);
         }
         categories.insert(Category::AccountNumber);
+        if changed_contacts.contains(&h.id) {
+            categories.insert(Category::ContactChanges);
+        }
         recipients.push(Recipient {
             name: Some(name),
             state: state_of(&address),

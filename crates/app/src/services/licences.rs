@@ -398,6 +398,17 @@ impl From<sqlx::Error> for RenewalError {
     }
 }
 
+/// What the holder said of the contact details on file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contact {
+    Confirmed,
+    /// What has changed, in their words (for the licensing office).
+    Changed(String),
+}
+
+/// The longest description of changed contact details kept.
+pub const CONTACT_CHANGES_MAX: usize = 500;
+
 /// The fee for renewing `licence` today with `declared`, or why not.
 pub fn quote(
     rules: &LicenceRules,
@@ -423,6 +434,7 @@ pub async fn start_renewal(
     dept: &Department,
     licence: &Licence,
     declared: &Declaration,
+    contact: &Contact,
     actor: &Actor,
 ) -> Result<(i64, Fee), RenewalError> {
     let rules = rules(dept)?;
@@ -497,10 +509,27 @@ pub async fn start_renewal(
             })
         })
         .collect();
+    let changes_enc = match contact {
+        Contact::Confirmed => None,
+        Contact::Changed(text) => Some(
+            app.keys
+                .fields
+                .seal(
+                    text,
+                    &FieldContext {
+                        table: "licence_renewals",
+                        column: "contact_changes",
+                        row: &reference,
+                    },
+                )
+                .map_err(|e| LicenceError::Crypto(e.to_string()))?,
+        ),
+    };
     sqlx::query(
         "INSERT INTO licence_renewals (licence_id, receivable_id, declared_gross_cents,
-             declared_employees, fee_lines, from_expires_on, new_expires_on, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)",
+             declared_employees, fee_lines, from_expires_on, new_expires_on, status, created_at,
+             contact_confirmed, contact_changes_enc)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)",
     )
     .bind(licence.id)
     .bind(receivable_id)
@@ -510,6 +539,8 @@ pub async fn start_renewal(
     .bind(licence.expires_on.to_string())
     .bind(&new_expiry_s)
     .bind(now)
+    .bind(i64::from(*contact == Contact::Confirmed))
+    .bind(changes_enc)
     .execute(&mut *tx)
     .await?;
     audit::record(
@@ -526,6 +557,7 @@ pub async fn start_renewal(
                 "total_cents": fee.total.get(),
                 "late": fee.lines.iter().any(|l| matches!(l.kind, LineKind::LatePenalty { .. })),
                 "new_expires_on": new_expiry_s,
+                "contact_changed": matches!(contact, Contact::Changed(_)),
             }),
         },
     )
@@ -762,4 +794,23 @@ pub async fn renewal_paid_by(app: &App, payment_id: &str) -> Result<bool, StoreE
     .fetch_one(app.db.reader())
     .await?;
     Ok(n > 0)
+}
+
+/// The changed contact details a renewal carries, opened for staff.
+pub fn open_contact_changes(
+    app: &App,
+    reference: &str,
+    sealed: &str,
+) -> Result<String, StoreError> {
+    app.keys
+        .fields
+        .open(
+            sealed,
+            &FieldContext {
+                table: "licence_renewals",
+                column: "contact_changes",
+                row: reference,
+            },
+        )
+        .map_err(|e| StoreError::corrupt(format!("cannot open contact changes: {e}")))
 }

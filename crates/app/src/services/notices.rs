@@ -273,6 +273,7 @@ fn category_key(c: Category) -> &'static str {
         Category::PostalAddress => "notice-category-address",
         Category::EmailAddress => "notice-category-email",
         Category::AccountNumber => "notice-category-account",
+        Category::ContactChanges => "notice-category-contact-changes",
     }
 }
 

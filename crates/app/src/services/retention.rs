@@ -11,7 +11,8 @@
 //!   `finished_job_days` are deleted;
 //! - accounts with no activity for `inactive_account_years` (no import
 //!   touched them or their bills, no payment was made on them) lose the
-//!   holder's name and service address, replaced by a sealed marker; the
+//!   holder's name and service address, replaced by a sealed marker (and
+//!   any changed contact details sent with a licence renewal); the
 //!   account, its bills and their postings stay;
 //! - audit events older than `audit_event_months` (at least 12) are
 //!   removed, but only up to the newest signed checkpoint before the
@@ -268,6 +269,15 @@ async fn anonymise_accounts(
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // And what a licence holder told us of changed contact details.
+            sqlx::query(
+                "UPDATE licence_renewals SET contact_changes_enc = NULL
+                 WHERE contact_changes_enc IS NOT NULL
+                   AND licence_id IN (SELECT id FROM licences WHERE service_account_id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         record_batch(
             &mut tx,

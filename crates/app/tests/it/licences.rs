@@ -112,10 +112,52 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
     ] {
         assert!(main.contains(expected), "{expected:?} not in {main}");
     }
-    let go = r
+    // Continuing needs an answer about the contact details on file.
+    let unanswered = r
         .post(
             "/renew/licensing",
             &[("gross", "250000"), ("action", "continue")],
+        )
+        .await;
+    assert_eq!(unanswered.status, 400, "{}", unanswered.body);
+    assert!(
+        unanswered
+            .main()
+            .contains("Say whether the contact details on file are correct"),
+        "{}",
+        unanswered.main()
+    );
+    let vague = r
+        .post(
+            "/renew/licensing",
+            &[
+                ("gross", "250000"),
+                ("contact", "changed"),
+                ("changes", "  "),
+                ("action", "continue"),
+            ],
+        )
+        .await;
+    assert_eq!(vague.status, 400);
+    assert!(
+        vague.main().contains("Say what has changed"),
+        "{}",
+        vague.main()
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM licence_renewals").await,
+        0,
+        "nothing started while the form has errors"
+    );
+    let go = r
+        .post(
+            "/renew/licensing",
+            &[
+                ("gross", "250000"),
+                ("contact", "changed"),
+                ("changes", "New telephone: 555-0199"),
+                ("action", "continue"),
+            ],
         )
         .await;
     assert_eq!(go.status, 303, "{}", go.body);
@@ -266,6 +308,30 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
         list.body.contains("gross receipts $250,000.00"),
         "{}",
         list.body
+    );
+    assert!(
+        list.body.contains("changed: New telephone: 555-0199"),
+        "the licensing office reads the change: {}",
+        list.body
+    );
+    // Kept sealed, and counted in a breach's scope.
+    let sealed: String = sqlx::query_scalar("SELECT contact_changes_enc FROM licence_renewals")
+        .fetch_one(t.db().reader())
+        .await
+        .unwrap();
+    assert!(!sealed.contains("555-0199"));
+    let scope = app::services::breach::scope(
+        &t.app,
+        app::services::breach::Component::Database,
+        jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1),
+        jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+        &Actor::System("test"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        scope.by_category[&app::services::breach::Category::ContactChanges],
+        1
     );
     let renewal: i64 = sqlx::query_scalar("SELECT id FROM licence_renewals WHERE status = 'paid'")
         .fetch_one(t.db().reader())

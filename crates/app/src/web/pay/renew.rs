@@ -17,7 +17,7 @@ use crate::audit::Actor;
 use crate::config::{Department, LicenceRules};
 use crate::crypto::random_token;
 use crate::i18n::Locale;
-use crate::services::licences::{self, Licence, RenewalError, Verification};
+use crate::services::licences::{self, Contact, Licence, RenewalError, Verification};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
@@ -44,6 +44,12 @@ struct RenewPage<'a> {
     employees: String,
     gross_error: Option<String>,
     employees_error: Option<String>,
+    /// The contact details on file, as the holder may see them.
+    masked_address: String,
+    contact: String,
+    changes: String,
+    contact_error: Option<String>,
+    changes_error: Option<String>,
     /// The fee worked out: (label, amount) lines and the total.
     fee: Option<(Vec<(String, Cents)>, Cents)>,
     new_expiry: String,
@@ -142,6 +148,14 @@ async fn page(
             employees: form.employees.clone(),
             gross_error: error_for(&errors, "gross"),
             employees_error: error_for(&errors, "employees"),
+            masked_address: crate::services::lookup::account_summary(app, licence.account_id)
+                .await?
+                .map(|a| a.masked_address)
+                .unwrap_or_default(),
+            contact: form.contact.clone(),
+            changes: form.changes.clone(),
+            contact_error: error_for(&errors, "contact-confirmed"),
+            changes_error: error_for(&errors, "changes"),
             fee: fee.map(|f| {
                 (
                     f.lines
@@ -197,6 +211,47 @@ pub struct DeclareForm {
     /// `quote` (work out the fee) or `continue` (to payment).
     #[serde(default)]
     action: String,
+    /// `confirmed` or `changed`: the contact details on file.
+    #[serde(default)]
+    contact: String,
+    /// What changed, when something did.
+    #[serde(default)]
+    changes: String,
+}
+
+/// The holder's answer about the contact details, or the error beside it.
+fn contact_answer(form: &DeclareForm, l: Locale) -> Result<Contact, FieldError> {
+    match form.contact.as_str() {
+        "confirmed" => Ok(Contact::Confirmed),
+        "changed" => {
+            let text = form.changes.trim();
+            if text.is_empty() {
+                Err(FieldError::new(
+                    "changes",
+                    sentence(&l.msg("renew-changes-empty")),
+                ))
+            } else if text.chars().count() > licences::CONTACT_CHANGES_MAX
+                || text
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                Err(FieldError::new(
+                    "changes",
+                    sentence(&l.msg1(
+                        "renew-changes-too-long",
+                        "count",
+                        licences::CONTACT_CHANGES_MAX as i64,
+                    )),
+                ))
+            } else {
+                Ok(Contact::Changed(text.to_owned()))
+            }
+        }
+        _ => Err(FieldError::new(
+            "contact-confirmed",
+            sentence(&l.msg("renew-contact-missing")),
+        )),
+    }
 }
 
 /// The declaration typed, or the errors beside its fields.
@@ -350,10 +405,27 @@ pub async fn submit(
             Err(e) => Err(WebError::Internal(Box::new(e))),
         };
     }
+    let contact = match contact_answer(&form, l) {
+        Ok(c) => c,
+        Err(e) => {
+            let fee = licences::quote(r, &licence, &declared, today).ok();
+            return page(
+                &app,
+                d,
+                &session,
+                &locale,
+                &licence,
+                &form,
+                fee.as_ref(),
+                vec![e],
+            )
+            .await;
+        }
+    };
     let actor = Actor::Resident {
         session_tag: session.tag(&app),
     };
-    match licences::start_renewal(&app, d, &licence, &declared, &actor).await {
+    match licences::start_renewal(&app, d, &licence, &declared, &contact, &actor).await {
         Ok((receivable_id, fee)) => {
             let mut data = session.load(&app).await?;
             data.draft = Some(Draft {

@@ -30,6 +30,8 @@ pub struct RenewalRow {
     new_expiry: String,
     paid_at: String,
     flagged: bool,
+    /// "confirmed", or what the holder said has changed.
+    contact: String,
 }
 
 #[derive(Template)]
@@ -59,7 +61,8 @@ pub async fn renewals(
     let flagged_only = q.flagged == "1";
     let rows = sqlx::query(
         "SELECT r.id, r.declared_gross_cents, r.declared_employees, r.status, r.new_expires_on,
-                r.paid_at, r.audit_flag, rc.amount_due_cents, l.category, a.account_number
+                r.paid_at, r.audit_flag, rc.amount_due_cents, l.category, a.account_number,
+                r.contact_confirmed, r.contact_changes_enc, rc.reference
          FROM licence_renewals r
          JOIN licences l ON l.id = r.licence_id
          JOIN service_accounts a ON a.id = l.service_account_id
@@ -82,6 +85,15 @@ pub async fn renewals(
                 _ => "nothing (flat fee)".to_owned(),
             };
             let paid_at: Option<i64> = r.try_get("paid_at")?;
+            let sealed: Option<String> = r.try_get("contact_changes_enc")?;
+            let reference: String = r.try_get("reference")?;
+            let contact = match sealed {
+                Some(s) => crate::services::licences::open_contact_changes(&app, &reference, &s)
+                    .map(|t| format!("changed: {t}"))
+                    .unwrap_or_else(|_| "changed (cannot be opened with this key file)".into()),
+                None if r.try_get::<i64, _>("contact_confirmed")? == 1 => "confirmed".into(),
+                None => String::new(),
+            };
             Ok(RenewalRow {
                 id: r.try_get("id")?,
                 number: r.try_get("account_number")?,
@@ -92,6 +104,7 @@ pub async fn renewals(
                 new_expiry: r.try_get("new_expires_on")?,
                 paid_at: paid_at.map(|t| local_time(&app, t)).unwrap_or_default(),
                 flagged: r.try_get::<i64, _>("audit_flag")? == 1,
+                contact,
             })
         })
         .collect::<Result<Vec<_>, _>>()
