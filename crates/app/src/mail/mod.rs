@@ -5,7 +5,8 @@
 use std::str::FromStr;
 
 use domain::personal::EmailAddress;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -31,11 +32,20 @@ pub enum MailError {
     Delivery(String),
 }
 
-/// A rendered message: both parts are always sent.
+/// A rendered message: both parts are always sent, and any attachments.
 pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with a message.
+pub struct Attachment {
+    pub filename: String,
+    /// A MIME type such as `application/pdf`.
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
 }
 
 impl Mailer {
@@ -87,11 +97,23 @@ impl Mailer {
 
     pub async fn send(&self, to: &EmailAddress, msg: Rendered) -> Result<(), MailError> {
         let to = Mailbox::from_str(to.expose()).map_err(|e| MailError::Build(e.to_string()))?;
+        let body = MultiPart::alternative_plain_html(msg.text, msg.html);
+        let body = if msg.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in msg.attachments {
+                let kind = ContentType::parse(a.content_type)
+                    .map_err(|e| MailError::Build(e.to_string()))?;
+                mixed = mixed.singlepart(LettreAttachment::new(a.filename).body(a.bytes, kind));
+            }
+            mixed
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(msg.subject)
-            .multipart(MultiPart::alternative_plain_html(msg.text, msg.html))
+            .multipart(body)
             .map_err(|e| MailError::Build(e.to_string()))?;
         match &self.transport {
             Transport::Outbox(t) => t

@@ -640,6 +640,7 @@ pub async fn issue(
                         subject: l.msg1("notice-subject", "city", city.as_str()),
                         text: letter.text(),
                         html,
+                        attachments: Vec::new(),
                     };
                     match app.mailer.send(&address, message).await {
                         Ok(()) => {

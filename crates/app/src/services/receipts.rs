@@ -174,6 +174,15 @@ pub async fn send_receipt(app: &App, payment_id: &str) -> Result<(), ReceiptErro
         subject: l.msg1("mail-subject", "number", receipt.receipt_number.as_str()),
         text: ReceiptText { r: &receipt, l }.render()?,
         html: ReceiptHtml { r: &receipt, l }.render()?,
+        // A licence renewal's certificate goes with its receipt.
+        attachments: match crate::services::licences::certificate_pdf(app, payment_id, l).await? {
+            Some(pdf) => vec![crate::mail::Attachment {
+                filename: "licence-certificate.pdf".into(),
+                content_type: "application/pdf",
+                bytes: pdf,
+            }],
+            None => Vec::new(),
+        },
     };
     if let Err(e) = app.mailer.send(&to, rendered).await {
         app.metrics.emails_failed.inc();

@@ -196,6 +196,9 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(mail.contains(&link), "{mail}");
+    // …and carries it as a PDF attachment.
+    assert!(mail.contains("Content-Type: application/pdf"), "{mail}");
+    assert!(mail.contains("licence-certificate.pdf"), "{mail}");
 
     // The expiry moved a year on from the old one, once.
     let account: i64 = sqlx::query_scalar(
