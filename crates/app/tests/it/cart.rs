@@ -4,9 +4,6 @@
 //! the payment by department and bill; a cart whose bills changed stops
 //! and says what changed, never charging the old amount.
 
-use app::audit::Actor;
-use app::services::import::import_receivables;
-
 use crate::db_tests;
 use crate::departments::{CITATIONS, PARKING};
 use crate::harness::{Backend, Options, TestApp, spawn_with};
@@ -53,18 +50,7 @@ async fn three_departments(b: Backend) -> TestApp {
     )
     .await;
     crate::departments::import(&t, CITATIONS).await.unwrap();
-    let dept = t.app.config.department("building").unwrap();
-    import_receivables(
-        &t.app,
-        dept,
-        std::io::Cursor::new(PERMITS.as_bytes().to_vec()),
-        "permits.csv",
-        &app::crypto::sha256_hex(PERMITS.as_bytes()),
-        &Actor::System("test"),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    t.import_to("building", PERMITS).await.unwrap();
     t
 }
 
@@ -262,18 +248,7 @@ async fn a_cart_whose_bills_changed_stops_and_says_what_changed(b: Backend) {
             &[("bill", &citation), ("choice", "full")],
         )
         .await;
-    let sent = other.confirm("").await;
-    let back = other
-        .pay_on_processor(&sent.location.unwrap(), "4242424242424242")
-        .await;
-    let other_id = back
-        .location
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(crate::resident::is_succeeded(&t.settled(&other_id).await));
+    other.confirm_and_pay("").await;
     // And the utility re-bills UT-1 at a corrected amount.
     t.import(
         "account_number,verifier_zip,name,service_address,bill_period,amount_due,due_date,bill_reference

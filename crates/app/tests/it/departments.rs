@@ -3,8 +3,6 @@
 //! line of code; residents find, pay and are posted to that department's
 //! ledger accounts.
 
-use app::audit::Actor;
-use app::services::import::import_receivables;
 use domain::payment::PaymentStatus;
 
 use crate::db_tests;
@@ -97,17 +95,7 @@ pub async fn import(
     t: &TestApp,
     csv: &str,
 ) -> Result<app::services::import::ImportSummary, app::services::import::ImportError> {
-    let dept = t.app.config.department("parking").unwrap();
-    import_receivables(
-        &t.app,
-        dept,
-        std::io::Cursor::new(csv.as_bytes().to_vec()),
-        "citations.csv",
-        &app::crypto::sha256_hex(csv.as_bytes()),
-        &Actor::System("test"),
-        |_| {},
-    )
-    .await
+    t.import_to("parking", csv).await
 }
 
 /// Every problem an import reported, one per line.

@@ -487,7 +487,16 @@ impl TestApp {
         &self,
         csv: &str,
     ) -> Result<app::services::import::ImportSummary, app::services::import::ImportError> {
-        let dept = self.app.config.department("utilities").unwrap();
+        self.import_to("utilities", csv).await
+    }
+
+    /// Imports `csv` as `department`'s receivables file.
+    pub async fn import_to(
+        &self,
+        department: &str,
+        csv: &str,
+    ) -> Result<app::services::import::ImportSummary, app::services::import::ImportError> {
+        let dept = self.app.config.department(department).unwrap();
         app::services::import::import_receivables(
             &self.app,
             dept,

@@ -162,19 +162,7 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
         .await;
     assert_eq!(go.status, 303, "{}", go.body);
     assert_eq!(go.location.as_deref(), Some("/pay/review"));
-    let sent = r.confirm("books@example.com").await;
-    assert_eq!(sent.status, 303, "{}", sent.body);
-    let back = r
-        .pay_on_processor(&sent.location.unwrap(), "4242424242424242")
-        .await;
-    let id = back
-        .location
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(crate::resident::is_succeeded(&t.settled(&id).await));
+    let id = r.confirm_and_pay("books@example.com").await;
     // The receipt e-mail links the certificate.
     let outbox = t.dir.join("outbox");
     let link = format!("/pay/receipt/{id}/certificate.pdf");

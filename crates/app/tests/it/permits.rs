@@ -5,7 +5,6 @@
 //! a hand-made request.
 
 use app::audit::Actor;
-use app::services::import::import_receivables;
 use app::services::payments::{self, PaymentError, StartItem, StartRequest};
 use domain::Cents;
 
@@ -23,18 +22,7 @@ BLD-2026-000777,94110,Ana Builder LLC,\"12 Elm St, Springfield\",2026-11-01/2026
 ";
 
 async fn import(t: &TestApp, csv: &str) -> app::services::import::ImportSummary {
-    let dept = t.app.config.department("building").unwrap();
-    import_receivables(
-        &t.app,
-        dept,
-        std::io::Cursor::new(csv.as_bytes().to_vec()),
-        "permits.csv",
-        &app::crypto::sha256_hex(csv.as_bytes()),
-        &Actor::System("test"),
-        |_| {},
-    )
-    .await
-    .unwrap()
+    t.import_to("building", csv).await.unwrap()
 }
 
 async fn a_permits_fee_lines_are_paid_alone_or_together_as_marked(b: Backend) {
@@ -126,31 +114,15 @@ async fn a_permits_fee_lines_are_paid_alone_or_together_as_marked(b: Backend) {
     );
 
     // The plan check alone.
-    let (plan_check, _) = {
-        let bill = id("BLD-777-1").await.to_string();
-        let chosen = r
-            .post(
-                "/pay/building/bills",
-                &[("bill", &bill), ("choice", "full")],
-            )
-            .await;
-        assert_eq!(chosen.status, 303, "{}", chosen.body);
-        let sent = r.confirm("").await;
-        assert_eq!(sent.status, 303, "{}", sent.body);
-        let back = r
-            .pay_on_processor(&sent.location.unwrap(), "4242424242424242")
-            .await;
-        let pid = back
-            .location
-            .clone()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        (pid, back)
-    };
-    assert!(crate::resident::is_succeeded(&t.settled(&plan_check).await));
+    let bill = id("BLD-777-1").await.to_string();
+    let chosen = r
+        .post(
+            "/pay/building/bills",
+            &[("bill", &bill), ("choice", "full")],
+        )
+        .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    r.confirm_and_pay("").await;
 
     // Then everything else with "Pay all": one payment of three lines.
     let bills = r.get("/pay/building/bills").await;
@@ -169,19 +141,7 @@ async fn a_permits_fee_lines_are_paid_alone_or_together_as_marked(b: Backend) {
             review.main()
         );
     }
-    let sent = r.confirm("").await;
-    assert_eq!(sent.status, 303, "{}", sent.body);
-    let back = r
-        .pay_on_processor(&sent.location.unwrap(), "4242424242424242")
-        .await;
-    let rest = back
-        .location
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(crate::resident::is_succeeded(&t.settled(&rest).await));
+    let rest = r.confirm_and_pay("").await;
     let items = app::store::payments::items(t.db().reader(), &rest)
         .await
         .unwrap();

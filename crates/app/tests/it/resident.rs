@@ -251,6 +251,25 @@ impl Resident<'_> {
         .await
     }
 
+    /// Confirms the review page prepared earlier and pays with a card that
+    /// succeeds; returns the payment id once it has succeeded.
+    pub async fn confirm_and_pay(&mut self, email: &str) -> String {
+        let sent = self.confirm(email).await;
+        assert_eq!(sent.status, 303, "confirm: {}", sent.body);
+        let back = self
+            .pay_on_processor(&sent.location.unwrap(), "4242424242424242")
+            .await;
+        let id = back
+            .location
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(is_succeeded(&self.t.settled(&id).await), "payment {id}");
+        id
+    }
+
     /// The whole journey for one bill, paying in full; returns the payment
     /// id and the page the processor sent us back to.
     pub async fn pay_bill(

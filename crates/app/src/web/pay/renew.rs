@@ -353,135 +353,73 @@ pub async fn submit(
         .now()
         .to_zoned_datetime(app.config.timezone.clone())
         .date();
-    let fee_error = |e: &FeeError| -> FieldError {
-        let field = match e {
-            FeeError::EmployeesMissing | FeeError::EmployeesTooMany(_) => "employees",
-            _ => "gross",
-        };
-        FieldError::new(field, sentence(&e.to_string()))
-    };
-    if form.action != "continue" {
-        return match licences::quote(r, &licence, &declared, today) {
-            Ok(fee) => {
-                page(
-                    &app,
-                    d,
-                    &session,
-                    &locale,
-                    &licence,
-                    &form,
-                    Some(&fee),
-                    Vec::new(),
-                )
-                .await
+    // Unless it goes on to payment, the page again: with the fee worked
+    // out, or with what is wrong.
+    let (fee, errors) = if form.action != "continue" {
+        match licences::quote(r, &licence, &declared, today) {
+            Ok(fee) => (Some(fee), Vec::new()),
+            Err(e) => (None, renewal_errors(e, l)?),
+        }
+    } else {
+        match contact_answer(&form, l) {
+            Err(e) => (licences::quote(r, &licence, &declared, today).ok(), vec![e]),
+            Ok(contact) => {
+                let actor = Actor::Resident {
+                    session_tag: session.tag(&app),
+                };
+                match licences::start_renewal(&app, d, &licence, &declared, &contact, &actor).await
+                {
+                    Ok((receivable_id, fee)) => {
+                        let mut data = session.load(&app).await?;
+                        data.draft = Some(Draft {
+                            items: vec![DraftItem {
+                                department: d.id.as_str().to_owned(),
+                                receivable_id,
+                                amount_cents: fee.total.get(),
+                                seen_balance_cents: fee.total.get(),
+                            }],
+                            idempotency_key: random_token(24),
+                            from_cart: false,
+                        });
+                        session.save(&app, &data).await?;
+                        return Ok(Redirect::to("/pay/review").into_response());
+                    }
+                    Err(e) => (None, renewal_errors(e, l)?),
+                }
             }
-            // The page explains when renewal opens.
-            Err(RenewalError::NotYet(_)) => {
-                page(
-                    &app,
-                    d,
-                    &session,
-                    &locale,
-                    &licence,
-                    &form,
-                    None,
-                    Vec::new(),
-                )
-                .await
-            }
-            Err(RenewalError::Fee(e)) => {
-                page(
-                    &app,
-                    d,
-                    &session,
-                    &locale,
-                    &licence,
-                    &form,
-                    None,
-                    vec![fee_error(&e)],
-                )
-                .await
-            }
-            Err(e) => Err(WebError::Internal(Box::new(e))),
-        };
-    }
-    let contact = match contact_answer(&form, l) {
-        Ok(c) => c,
-        Err(e) => {
-            let fee = licences::quote(r, &licence, &declared, today).ok();
-            return page(
-                &app,
-                d,
-                &session,
-                &locale,
-                &licence,
-                &form,
-                fee.as_ref(),
-                vec![e],
-            )
-            .await;
         }
     };
-    let actor = Actor::Resident {
-        session_tag: session.tag(&app),
-    };
-    match licences::start_renewal(&app, d, &licence, &declared, &contact, &actor).await {
-        Ok((receivable_id, fee)) => {
-            let mut data = session.load(&app).await?;
-            data.draft = Some(Draft {
-                items: vec![DraftItem {
-                    department: d.id.as_str().to_owned(),
-                    receivable_id,
-                    amount_cents: fee.total.get(),
-                    seen_balance_cents: fee.total.get(),
-                }],
-                idempotency_key: random_token(24),
-                from_cart: false,
-            });
-            session.save(&app, &data).await?;
-            Ok(Redirect::to("/pay/review").into_response())
+    page(
+        &app,
+        d,
+        &session,
+        &locale,
+        &licence,
+        &form,
+        fee.as_ref(),
+        errors,
+    )
+    .await
+}
+
+/// What the page says about a renewal that could not go on: nothing extra
+/// when it is too early (the page explains, with the dates), the fee's
+/// problem beside its field, or that a payment is already in progress.
+fn renewal_errors(e: RenewalError, l: Locale) -> Result<Vec<FieldError>, WebError> {
+    match e {
+        RenewalError::NotYet(_) => Ok(Vec::new()),
+        RenewalError::Fee(e) => {
+            let field = match e {
+                FeeError::EmployeesMissing | FeeError::EmployeesTooMany(_) => "employees",
+                _ => "gross",
+            };
+            Ok(vec![FieldError::new(field, sentence(&e.to_string()))])
         }
-        Err(RenewalError::NotYet(_)) => {
-            page(
-                &app,
-                d,
-                &session,
-                &locale,
-                &licence,
-                &form,
-                None,
-                Vec::new(),
-            )
-            .await
-        }
-        Err(RenewalError::Fee(e)) => {
-            page(
-                &app,
-                d,
-                &session,
-                &locale,
-                &licence,
-                &form,
-                None,
-                vec![fee_error(&e)],
-            )
-            .await
-        }
-        Err(RenewalError::InProgress) => {
-            let msg = l.msg("renew-in-progress");
-            page(
-                &app,
-                d,
-                &session,
-                &locale,
-                &licence,
-                &form,
-                None,
-                vec![FieldError::new("renew-title", msg)],
-            )
-            .await
-        }
-        Err(e) => Err(WebError::Internal(Box::new(e))),
+        RenewalError::InProgress => Ok(vec![FieldError::new(
+            "renew-title",
+            l.msg("renew-in-progress"),
+        )]),
+        e => Err(WebError::Internal(Box::new(e))),
     }
 }
 
