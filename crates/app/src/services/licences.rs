@@ -655,12 +655,13 @@ pub enum Verification {
     NotGenuine,
 }
 
-/// Checks a certificate's number and code.
+/// Checks a certificate's number and code; the category is named in `l`.
 pub async fn verify(
     app: &App,
     dept: &Department,
     number: &str,
     code: &str,
+    l: Locale,
 ) -> Result<Verification, StoreError> {
     let Ok(number) = AccountNumber::parse(number) else {
         return Ok(Verification::NotGenuine);
@@ -695,7 +696,16 @@ pub async fn verify(
                     .licences
                     .as_ref()
                     .and_then(|r| r.category_names.get(&licence.category))
-                    .map_or_else(|| licence.category.clone(), |(en, _)| en.clone());
+                    .map_or_else(
+                        || licence.category.clone(),
+                        |(en, es)| {
+                            if l == Locale::Es {
+                                es.clone()
+                            } else {
+                                en.clone()
+                            }
+                        },
+                    );
                 Verification::Current {
                     business_name: licence.business_name,
                     category,

@@ -264,6 +264,17 @@ async fn a_late_licence_is_renewed_with_a_penalty_and_its_certificate_verifies(b
         "{}",
         bad.main()
     );
+    // In Spanish, the category is named in Spanish.
+    let es = t
+        .resident()
+        .get(&format!("/verify?number=BL-000101&code={code}&lang=es"))
+        .await;
+    assert!(
+        es.main()
+            .contains("Auténtico y vigente: Corner Books LLC (Comercio minorista)"),
+        "{}",
+        es.main()
+    );
     let other = public
         .get(&format!("/verify?number=BL-000102&code={code}"))
         .await;

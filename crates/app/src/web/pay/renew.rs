@@ -483,33 +483,35 @@ pub async fn verify(
         if let Some(too_many) = limits::check(&app, ip, Class::Lookup).await {
             return Ok(too_many);
         }
-        Some(match licences::verify(&app, d, &q.number, &q.code).await? {
-            Verification::Current {
-                business_name,
-                category,
-                expires_on,
-            } => (
-                "ok",
-                l.format(
-                    "verify-current",
-                    &[
-                        ("business", business_name.into()),
-                        ("category", category.into()),
-                        ("number", q.number.trim().to_uppercase().into()),
-                        ("date", l.date(&expires_on.to_string()).into()),
-                    ],
+        Some(
+            match licences::verify(&app, d, &q.number, &q.code, l).await? {
+                Verification::Current {
+                    business_name,
+                    category,
+                    expires_on,
+                } => (
+                    "ok",
+                    l.format(
+                        "verify-current",
+                        &[
+                            ("business", business_name.into()),
+                            ("category", category.into()),
+                            ("number", q.number.trim().to_uppercase().into()),
+                            ("date", l.date(&expires_on.to_string()).into()),
+                        ],
+                    ),
                 ),
-            ),
-            Verification::NotCurrent { expires_on } => (
-                "old",
-                l.msg1(
-                    "verify-not-current",
-                    "date",
-                    l.date(&expires_on.to_string()),
+                Verification::NotCurrent { expires_on } => (
+                    "old",
+                    l.msg1(
+                        "verify-not-current",
+                        "date",
+                        l.date(&expires_on.to_string()),
+                    ),
                 ),
-            ),
-            Verification::NotGenuine => ("bad", l.msg("verify-not-genuine")),
-        })
+                Verification::NotGenuine => ("bad", l.msg("verify-not-genuine")),
+            },
+        )
     } else {
         None
     };
