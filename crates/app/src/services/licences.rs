@@ -296,6 +296,7 @@ pub async fn import_licences(
 pub struct Licence {
     pub id: i64,
     pub account_id: i64,
+    pub department: String,
     pub number: String,
     pub business_name: String,
     pub category: String,
@@ -332,6 +333,7 @@ pub async fn for_account(app: &App, account_id: i64) -> Result<Option<Licence>, 
     Ok(Some(Licence {
         id: r.try_get("id")?,
         account_id,
+        department,
         number,
         business_name,
         category: r.try_get("category")?,
@@ -742,11 +744,9 @@ pub async fn certificate_pdf(
     };
     let expires: String = r.try_get("new_expires_on")?;
     let code: Option<String> = r.try_get("certificate_code")?;
-    let account = store::receivables::account_by_id(&app.db, account_id).await?;
-    let dept = account
-        .as_ref()
-        .and_then(|a| app.config.department(&a.department));
-    let category = dept
+    let category = app
+        .config
+        .department(&licence.department)
         .and_then(|d| d.licences.as_ref())
         .and_then(|r| r.category_names.get(&licence.category))
         .map_or_else(

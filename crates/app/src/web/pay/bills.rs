@@ -19,7 +19,7 @@ use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
 use crate::web::locale::PageLocale;
 use crate::web::pages::{Chrome, FieldError, page_title, render_status, sentence};
-use crate::web::session::{Draft, DraftItem, ResidentSession};
+use crate::web::session::{Draft, DraftItem, ResidentSession, SessionData};
 
 pub struct BillRow {
     id: i64,
@@ -70,30 +70,32 @@ pub fn period_label(l: Locale, v: &ReceivableView) -> String {
 }
 
 /// The bill rows to show, with one bill's form state (after an error).
+/// The account is the session's for this department (`data`, already
+/// loaded by the caller, also gives the cart's size).
 async fn page(
     app: &App,
     d: &Department,
     session: &ResidentSession,
     locale: &PageLocale,
-    account_id: i64,
+    data: &SessionData,
     failed: Option<(i64, String, String)>,
 ) -> Result<Response, WebError> {
-    page_with(app, d, session, locale, account_id, failed, None).await
+    page_with(app, d, session, locale, data, failed, None).await
 }
 
 /// [`page`], with an error on the "Pay all" form.
-#[allow(clippy::too_many_arguments)]
 async fn page_with(
     app: &App,
     d: &Department,
     session: &ResidentSession,
     locale: &PageLocale,
-    account_id: i64,
+    data: &SessionData,
     failed: Option<(i64, String, String)>,
     all_error: Option<String>,
 ) -> Result<Response, WebError> {
     let l = locale.locale;
-    let cart_count = session.load(app).await?.cart.len();
+    let account_id = data.grant_for(d.id.as_str()).ok_or(WebError::NotFound)?;
+    let cart_count = data.cart.len();
     let licence_expires = if d.licences.is_some() {
         crate::services::licences::for_account(app, account_id)
             .await?
@@ -204,10 +206,10 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     let d = department(&app, &dept)?;
     let data = session.load(&app).await?;
-    let Some(account_id) = data.grant_for(d.id.as_str()) else {
+    if data.grant_for(d.id.as_str()).is_none() {
         return Ok(Redirect::to(&format!("/pay/{}", d.id)).into_response());
-    };
-    page(&app, d, &session, &locale, account_id, None).await
+    }
+    page(&app, d, &session, &locale, &data, None).await
 }
 
 #[derive(Deserialize)]
@@ -261,7 +263,7 @@ pub async fn choose(
                 d,
                 &session,
                 &locale,
-                account_id,
+                &data,
                 Some((bill_id, why, String::new())),
             )
             .await;
@@ -287,7 +289,7 @@ pub async fn choose(
         Ok(a) => a,
         Err(why) => {
             let failed = (bill_id, sentence(&why), form.amount.trim().to_owned());
-            return page(&app, d, &session, &locale, account_id, Some(failed)).await;
+            return page(&app, d, &session, &locale, &data, Some(failed)).await;
         }
     };
     let item = DraftItem {
@@ -320,7 +322,7 @@ async fn choose_all(
     session: &ResidentSession,
     locale: &PageLocale,
     account_id: i64,
-    mut data: crate::web::session::SessionData,
+    mut data: SessionData,
     action: &str,
 ) -> Result<Response, WebError> {
     let items: Vec<DraftItem> = store::receivables::for_account(&app.db, account_id, app.now_us())
@@ -336,7 +338,7 @@ async fn choose_all(
         .collect();
     if items.is_empty() {
         let why = sentence(&locale.locale.msg("bills-nothing-to-pay-now"));
-        return page_with(app, d, session, locale, account_id, None, Some(why)).await;
+        return page_with(app, d, session, locale, &data, None, Some(why)).await;
     }
     if action == "all_cart" {
         data.cart

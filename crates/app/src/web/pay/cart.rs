@@ -198,12 +198,12 @@ pub async fn checkout(
     }
     let mut changed = Vec::new();
     for item in &data.cart {
-        let now = store::receivables::view(app.db.reader(), item.receivable_id, app.now_us())
-            .await?
+        let view =
+            store::receivables::view(app.db.reader(), item.receivable_id, app.now_us()).await?;
+        let now = view
+            .as_ref()
             .map_or(Cents::ZERO, |v| v.balance().max(Cents::ZERO));
         if now.get() != item.seen_balance_cents {
-            let view =
-                store::receivables::view(app.db.reader(), item.receivable_id, app.now_us()).await?;
             changed.push(Changed {
                 receivable_id: item.receivable_id,
                 reference: view.map(|v| v.reference).unwrap_or_default(),

@@ -273,21 +273,6 @@ pub async fn confirm(
     match result {
         Ok(Next::Processor(url)) => Ok(Redirect::to(url.as_str()).into_response()),
         Ok(Next::Receipt(id)) => Ok(Redirect::to(&format!("/pay/receipt/{id}")).into_response()),
-        Err(PaymentError::Amount(e)) => {
-            let msg =
-                locale
-                    .locale
-                    .msg1("review-bill-changed", "reason", e.localize(locale.locale));
-            page(
-                &app,
-                &session,
-                &locale,
-                &draft,
-                form.email.trim(),
-                vec![FieldError::new("change-amount", msg)],
-            )
-            .await
-        }
         Err(PaymentError::Changed(changed)) if draft.from_cart => {
             // Back to the cart, brought up to date, saying what changed.
             let errors = cart::apply_changes(&mut data.cart, &changed, &app, locale.locale);
@@ -295,23 +280,27 @@ pub async fn confirm(
             session.save(&app, &data).await?;
             cart::page(&app, &session, &locale, &data, errors).await
         }
-        Err(PaymentError::Changed(changed)) => {
-            let now = changed.first().map_or(Cents::ZERO, |c| c.now);
-            let msg = locale.locale.msg1("review-changed", "now", now);
-            page(
-                &app,
-                &session,
-                &locale,
-                &draft,
-                form.email.trim(),
-                vec![FieldError::new("change-amount", msg)],
-            )
-            .await
-        }
-        Err(PaymentError::NotSeparately(reference)) => {
-            let msg = locale
-                .locale
-                .msg1("review-not-separately", "reference", reference.as_str());
+        // The review page again, saying why beside the link that changes
+        // the amount.
+        Err(
+            e @ (PaymentError::Amount(_)
+            | PaymentError::Changed(_)
+            | PaymentError::NotSeparately(_)),
+        ) => {
+            let l = locale.locale;
+            let msg = match e {
+                PaymentError::Amount(e) => l.msg1("review-bill-changed", "reason", e.localize(l)),
+                PaymentError::Changed(changed) => l.msg1(
+                    "review-changed",
+                    "now",
+                    changed.first().map_or(Cents::ZERO, |c| c.now),
+                ),
+                PaymentError::NotSeparately(reference) => {
+                    l.msg1("review-not-separately", "reference", reference.as_str())
+                }
+                // Only the three above reach here.
+                other => sentence(&other.to_string()),
+            };
             page(
                 &app,
                 &session,
