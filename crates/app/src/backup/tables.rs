@@ -39,6 +39,10 @@ pub const TABLES: &[(&str, &str)] = &[
     ("refunds", "id"),
     ("refund_lines", "refund_id, line_no"),
     ("closed_dates", "business_date"),
+    ("residents", "id"),
+    ("resident_tokens", "token_hash"),
+    ("resident_links", "id"),
+    ("resident_notices", "resident_id, receivable_id, kind"),
 ];
 
 /// Tables the migrations themselves fill.

@@ -43,6 +43,18 @@ pub struct Department {
     /// A department that issues business licences: its renewal rules and
     /// fee schedule (`[departments.ID.licences]`).
     pub licences: Option<LicenceRules>,
+    /// What a resident shows, besides the verifier, to link the account
+    /// to their resident account.
+    pub link_proof: LinkProof,
+}
+
+/// Proof of holding an account, for linking it to a resident account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProof {
+    /// The account number and the verifier, as for a payment.
+    Verifier,
+    /// Those and the amount of the account's latest bill.
+    VerifierAndLastBill,
 }
 
 /// How a licensing department's licences are renewed.
@@ -209,6 +221,15 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
     } else {
         Some(None)
     };
+    let link_proof = r.parsed(
+        &p("link_proof"),
+        Some("verifier_and_last_bill"),
+        |s| match s {
+            "verifier" => Ok(LinkProof::Verifier),
+            "verifier_and_last_bill" => Ok(LinkProof::VerifierAndLastBill),
+            _ => Err("expected \"verifier\" or \"verifier_and_last_bill\""),
+        },
+    );
     let mut code = |what: &str| r.parsed(&p(&format!("ledger.{what}")), None, AccountCode::parse);
     let cash_clearing = code("cash_clearing");
     let receivable = code("receivable");
@@ -237,6 +258,7 @@ fn read_department(r: &mut Reader, key: &str) -> Option<Department> {
         },
         refund_approval_threshold: refund_threshold?,
         licences: licences?,
+        link_proof: link_proof?,
     })
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use url::Url;
 
-pub use departments::{Department, LicenceRules, VerifierKind};
+pub use departments::{Department, LicenceRules, LinkProof, VerifierKind};
 use reader::Reader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +151,21 @@ pub struct Config {
     pub monitor: MonitorConfig,
     pub backup: BackupConfig,
     pub retention: RetentionConfig,
+    pub accounts: AccountsConfig,
+}
+
+/// Resident accounts (`[accounts]`).
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    /// Residents may sign up (guest payment works either way).
+    pub enabled: bool,
+    /// Paperless residents are reminded this many days before a bill is
+    /// due (0: no reminders).
+    pub reminder_days: i64,
+    /// How long an e-mail confirmation link works, in hours.
+    pub confirm_link_hours: i64,
+    /// How long a password reset link works, in minutes.
+    pub reset_link_minutes: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -476,6 +491,12 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
         inactive_account_years: r.integer("retention.inactive_account_years", 7, 2, 100),
         audit_event_months: r.integer("retention.audit_event_months", 84, 12, 1_200),
     };
+    let accounts = AccountsConfig {
+        enabled: r.boolean("accounts.enabled", true),
+        reminder_days: r.integer("accounts.reminder_days", 3, 0, 60),
+        confirm_link_hours: r.integer("accounts.confirm_link_hours", 48, 1, 24 * 14),
+        reset_link_minutes: r.integer("accounts.reset_link_minutes", 60, 10, 24 * 60),
+    };
     let checkpoint_default = data_dir.join("checkpoints").display().to_string();
     let audit = AuditConfig {
         checkpoint_dir: PathBuf::from(r.string("audit.checkpoint_dir", &checkpoint_default)),
@@ -602,6 +623,7 @@ fn read_config(mut r: Reader, log_filter: Option<String>) -> Result<Config, Vec<
             },
             backup,
             retention,
+            accounts,
         }),
         (Err(errors), ..) => Err(errors),
         // Every `None` above recorded its own error, so `finish` failed.

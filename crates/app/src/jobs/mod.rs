@@ -192,6 +192,11 @@ async fn dispatch(app: &App, job: &JobRow) -> Result<JobOutcome, String> {
             .map(|()| JobOutcome::Done)
             .map_err(|e| e.to_string());
     }
+    if job.kind == crate::services::residents::MAIL_JOB {
+        return crate::services::residents::send_mail(app, &job.payload)
+            .await
+            .map(|()| JobOutcome::Done);
+    }
     if job.kind == "execute_refund" {
         let parsed: RefundJob =
             serde_json::from_str(&job.payload).map_err(|e| format!("bad payload: {e}"))?;
@@ -255,6 +260,11 @@ async fn sweep(app: &App) {
         Ok(true) => tracing::info!("scheduled backup queued"),
         Ok(false) => {}
         Err(e) => tracing::error!(error = %e, "cannot queue the scheduled backup"),
+    }
+    match crate::services::residents::queue_notices(app).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(queued = n, "e-bill and reminder e-mails queued"),
+        Err(e) => tracing::error!(error = %e, "cannot queue e-bill e-mails"),
     }
     match payments::expire_unopened(app).await {
         Ok(0) => {}

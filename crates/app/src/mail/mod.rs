@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use domain::personal::EmailAddress;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -38,6 +38,9 @@ pub struct Rendered {
     pub text: String,
     pub html: String,
     pub attachments: Vec<Attachment>,
+    /// A one-click unsubscribe URL (RFC 8058): sent as `List-Unsubscribe`
+    /// with `List-Unsubscribe-Post`, so mail programs offer the button.
+    pub unsubscribe: Option<String>,
 }
 
 /// A file sent with a message.
@@ -109,10 +112,22 @@ impl Mailer {
             }
             mixed
         };
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(msg.subject)
+            .subject(msg.subject);
+        if let Some(url) = msg.unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let message = builder
             .multipart(body)
             .map_err(|e| MailError::Build(e.to_string()))?;
         match &self.transport {

@@ -11,5 +11,6 @@ pub mod notices;
 pub mod payments;
 pub mod receipts;
 pub mod refunds;
+pub mod residents;
 pub mod retention;
 pub mod staff_auth;

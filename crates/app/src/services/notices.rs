@@ -637,6 +637,7 @@ pub async fn issue(
                 summary.email_addresses += 1;
                 if send {
                     let message = Rendered {
+                        unsubscribe: None,
                         subject: l.msg1("notice-subject", "city", city.as_str()),
                         text: letter.text(),
                         html,

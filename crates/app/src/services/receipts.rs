@@ -171,6 +171,7 @@ pub async fn send_receipt(app: &App, payment_id: &str) -> Result<(), ReceiptErro
     let receipt = load_receipt(app, payment_id).await?;
     let l = receipt.locale;
     let rendered = Rendered {
+        unsubscribe: None,
         subject: l.msg1("mail-subject", "number", receipt.receipt_number.as_str()),
         text: ReceiptText { r: &receipt, l }.render()?,
         html: ReceiptHtml { r: &receipt, l }.render()?,

@@ -442,7 +442,7 @@ fn ip_key(ip: Option<IpAddr>) -> String {
     )
 }
 
-fn delay_after(failures: i64, free: i64) -> i64 {
+pub(crate) fn delay_after(failures: i64, free: i64) -> i64 {
     if failures < free {
         return 0;
     }

@@ -57,6 +57,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_licences.sql"),
         postgres: include_str!("../../migrations/postgres/0007_licences.sql"),
     },
+    Migration {
+        version: 8,
+        name: "residents",
+        sqlite: include_str!("../../migrations/sqlite/0008_residents.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_residents.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

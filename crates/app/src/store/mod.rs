@@ -25,6 +25,7 @@ pub mod payments;
 pub mod processor_events;
 pub mod receivables;
 pub mod refunds;
+pub mod residents;
 pub mod search;
 pub mod sessions;
 pub mod staff;

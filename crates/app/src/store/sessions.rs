@@ -64,6 +64,14 @@ pub async fn save(
     Ok(())
 }
 
+pub async fn delete(conn: &mut Conn, id_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn purge_expired(conn: &mut Conn, now: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)

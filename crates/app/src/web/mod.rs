@@ -2,13 +2,14 @@
 //! router is built by a function, so tests drive it with or without a
 //! socket.
 
+mod account;
 mod assets;
 pub mod error;
 pub mod form;
 pub mod limits;
 pub mod locale;
 pub mod pages;
-mod pay;
+pub(crate) mod pay;
 pub mod security;
 pub mod session;
 pub mod staff;
@@ -42,6 +43,7 @@ pub fn public_router(app: App) -> Router {
     // Innermost first: the body limit's 413 must pass through the error
     // page layer like any other error.
     let pages = pay::routes()
+        .merge(account::routes())
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(FORM_LIMIT))
         .layer(from_fn_with_state(app.clone(), error::error_pages))

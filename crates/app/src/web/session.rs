@@ -61,6 +61,26 @@ impl ResidentSession {
         })
     }
 
+    /// Moves the session's data to a new id (on signing in or out, so an
+    /// id known before cannot ride on the new state) and returns the
+    /// cookie to send with the response.
+    pub async fn rotate(&self, app: &App, data: &SessionData) -> Result<HeaderValue, StoreError> {
+        let fresh = ResidentSession {
+            id: random_token(32),
+            is_new: false,
+        };
+        let mut data = data.clone();
+        data.created_at = 0;
+        fresh.save(app, &data).await?;
+        if !self.is_new {
+            let mut tx = app.db.begin().await?;
+            store::sessions::delete(&mut tx, &self.hash()).await?;
+            tx.commit().await?;
+        }
+        HeaderValue::from_str(&session_cookie(app, &fresh.id))
+            .map_err(|e| StoreError::corrupt(e.to_string()))
+    }
+
     pub async fn save(&self, app: &App, data: &SessionData) -> Result<(), StoreError> {
         let now = app.now_us();
         let created = if data.created_at > 0 {
@@ -91,6 +111,17 @@ pub struct SessionData {
     /// Bills put aside to pay together, from any departments.
     #[serde(default)]
     pub cart: Vec<DraftItem>,
+    /// The resident account signed in on this session.
+    #[serde(default)]
+    pub resident: Option<SignedInResident>,
+}
+
+/// A resident signed in: valid while the account's session epoch is the
+/// same (a password reset raises it, ending every earlier session).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SignedInResident {
+    pub id: i64,
+    pub epoch: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,17 +212,28 @@ pub async fn resident_sessions(State(app): State<App>, req: Request, next: Next)
     };
     parts.extensions.insert(session.clone());
     let mut res = next.run(Request::from_parts(parts, body)).await;
-    if session.is_new {
-        let secure = if app.config.is_tls() { "; Secure" } else { "" };
-        let cookie = format!(
-            "{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
-            session.id
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
+    // A handler that rotated the session has set the cookie already.
+    let prefix = format!("{name}=");
+    let rotated = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
+    if session.is_new
+        && !rotated
+        && let Ok(v) = HeaderValue::from_str(&session_cookie(&app, &session.id))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
+}
+
+fn session_cookie(app: &App, id: &str) -> String {
+    let secure = if app.config.is_tls() { "; Secure" } else { "" };
+    format!(
+        "{}={id}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        cookie_name(app)
+    )
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ResidentSession {

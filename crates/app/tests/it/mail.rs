@@ -10,10 +10,48 @@ use crate::harness::{Backend, Options, spawn_with};
 
 db_tests!(receipt_is_delivered_over_smtp);
 
-struct Smtp {
+/// aiosmtpd, running until dropped.
+pub struct Smtp {
     child: Child,
-    port: u16,
-    maildir: PathBuf,
+    pub port: u16,
+    pub maildir: PathBuf,
+}
+
+impl Smtp {
+    /// Every message delivered so far, as received (headers and body).
+    pub fn messages(&self) -> Vec<String> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        paths.sort();
+        paths
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
+
+    /// Waits until `n` messages have been delivered in all and returns
+    /// them with quoted-printable soft line breaks undone.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        let mut messages = Vec::new();
+        for _ in 0..150 {
+            messages = self.messages();
+            if messages.len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(messages.len(), n, "messages delivered: {messages:#?}");
+        messages.iter().map(|m| unfold(m)).collect()
+    }
+}
+
+/// Undoes quoted-printable soft line breaks and `=3D`, enough to read
+/// links and sentences.
+pub fn unfold(raw: &str) -> String {
+    raw.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
 }
 
 impl Drop for Smtp {
@@ -23,7 +61,7 @@ impl Drop for Smtp {
     }
 }
 
-async fn start_smtp(dir: &Path) -> Option<Smtp> {
+pub async fn start_smtp(dir: &Path) -> Option<Smtp> {
     let py = crate::harness::python_peer("aiosmtpd")?;
     let port = crate::harness::free_port();
     let maildir = dir.join("maildir");

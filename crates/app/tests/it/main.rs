@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod audit_chain;
 mod backup;
 mod bad_input;
@@ -17,7 +18,7 @@ mod import;
 mod journey;
 mod keys;
 mod licences;
-mod mail;
+pub mod mail;
 mod monitor;
 mod permits;
 pub mod resident;

@@ -39,23 +39,23 @@ struct LookupPage<'a> {
 }
 
 /// One input of the department's verifier.
-struct VerifierField {
+pub(crate) struct VerifierField {
     /// The input's id and name.
-    id: &'static str,
-    label: String,
-    hint: String,
-    value: String,
-    error: Option<String>,
-    inputmode: &'static str,
-    autocomplete: &'static str,
-    narrow: bool,
+    pub(crate) id: &'static str,
+    pub(crate) label: String,
+    pub(crate) hint: String,
+    pub(crate) value: String,
+    pub(crate) error: Option<String>,
+    pub(crate) inputmode: &'static str,
+    pub(crate) autocomplete: &'static str,
+    pub(crate) narrow: bool,
     /// A choice instead of a text input, when not empty.
-    options: &'static [&'static str],
-    choose: String,
+    pub(crate) options: &'static [&'static str],
+    pub(crate) choose: String,
 }
 
 /// The ids of a kind's inputs: the first and, for a plate, its state.
-fn verifier_ids(kind: VerifierKind) -> (&'static str, Option<&'static str>) {
+pub(crate) fn verifier_ids(kind: VerifierKind) -> (&'static str, Option<&'static str>) {
     match kind {
         // `zip` since the first version of the form.
         VerifierKind::Zip => ("zip", None),
@@ -64,7 +64,7 @@ fn verifier_ids(kind: VerifierKind) -> (&'static str, Option<&'static str>) {
     }
 }
 
-fn verifier_fields(
+pub(crate) fn verifier_fields(
     kind: VerifierKind,
     l: crate::i18n::Locale,
     typed: (&str, &str),
@@ -183,29 +183,58 @@ pub async fn show(
 }
 
 #[derive(Deserialize)]
-pub struct LookupForm {
+pub(crate) struct LookupForm {
     #[serde(default)]
-    account_number: String,
+    pub(crate) account_number: String,
     #[serde(default)]
-    zip: String,
+    pub(crate) zip: String,
     /// A code or a name, for departments that verify by one.
     #[serde(default)]
-    verifier: String,
+    pub(crate) verifier: String,
     #[serde(default)]
-    plate: String,
+    pub(crate) plate: String,
     #[serde(default)]
-    state: String,
+    pub(crate) state: String,
 }
 
 impl LookupForm {
     /// What was typed for `kind`'s inputs.
-    fn typed(&self, kind: VerifierKind) -> (&str, &str) {
+    pub(crate) fn typed(&self, kind: VerifierKind) -> (&str, &str) {
         match kind {
             VerifierKind::Zip => (&self.zip, ""),
             VerifierKind::Pin | VerifierKind::Name => (&self.verifier, ""),
             VerifierKind::PlateState => (&self.plate, &self.state),
         }
     }
+}
+
+/// What is wrong with the number and the verifier typed, by field.
+pub(crate) fn input_errors(
+    d: &Department,
+    l: crate::i18n::Locale,
+    account: Option<AccountError>,
+    verifier: Option<domain::verifier::VerifierError>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match account {
+        Some(AccountError::Malformed(e)) => {
+            errors.push(FieldError::new("account_number", e.localize(l)))
+        }
+        Some(AccountError::WrongFormat { example }) => errors.push(FieldError::new(
+            "account_number",
+            l.msg1("account-number-format", "example", example),
+        )),
+        None => {}
+    }
+    if let Some(e) = verifier {
+        let (first, second) = verifier_ids(d.verifier);
+        let id = match (&e, second) {
+            (domain::verifier::VerifierError::StateMalformed, Some(s)) => s,
+            _ => first,
+        };
+        errors.push(FieldError::new(id, e.localize(l)));
+    }
+    errors
 }
 
 pub async fn submit(
@@ -248,27 +277,7 @@ pub async fn submit(
             return Ok(Redirect::to(&format!("/pay/{}/bills", d.id)).into_response());
         }
         Err(LookupError::Invalid { account, verifier }) => {
-            let mut errors = Vec::new();
-            let l = locale.locale;
-            match account {
-                Some(AccountError::Malformed(e)) => {
-                    errors.push(FieldError::new("account_number", e.localize(l)))
-                }
-                Some(AccountError::WrongFormat { example }) => errors.push(FieldError::new(
-                    "account_number",
-                    l.msg1("account-number-format", "example", example),
-                )),
-                None => {}
-            }
-            if let Some(e) = verifier {
-                let (first, second) = verifier_ids(d.verifier);
-                let id = match (&e, second) {
-                    (domain::verifier::VerifierError::StateMalformed, Some(s)) => s,
-                    _ => first,
-                };
-                errors.push(FieldError::new(id, e.localize(l)));
-            }
-            errors
+            input_errors(d, locale.locale, account, verifier)
         }
         Err(LookupError::NoMatch) => {
             let mut tx = app.db.begin().await?;

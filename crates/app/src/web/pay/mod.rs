@@ -3,7 +3,7 @@
 
 mod bills;
 mod cart;
-mod lookup;
+pub(crate) mod lookup;
 mod receipt;
 mod renew;
 mod review;
@@ -48,6 +48,8 @@ struct HomePage<'a> {
     departments: Vec<(&'a str, String, String)>,
     /// Bills in the resident's cart.
     cart_count: i64,
+    /// Resident accounts are offered.
+    accounts: bool,
 }
 
 async fn home(
@@ -69,5 +71,6 @@ async fn home(
         chrome: Chrome::resident(&app, &page, page.locale.msg("home-title")),
         departments,
         cart_count,
+        accounts: app.config.accounts.enabled,
     })
 }

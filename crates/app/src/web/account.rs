@@ -1,0 +1,1148 @@
+//! Resident accounts on the resident site: sign-up, sign-in, links from
+//! e-mails (confirm, reset, unsubscribe), and the account page with the
+//! linked service accounts, their open bills, e-bills and payment history.
+//! Paying stays the guest journey: "Pay" on a linked account opens its
+//! bills as a successful look-up would.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use domain::Cents;
+use domain::personal::EmailAddress;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::config::{Department, LinkProof};
+use crate::i18n::{Locale, Localize};
+use crate::services::lookup::account_summary;
+use crate::services::residents::{
+    self, LinkError, SignInError, SignedIn, TokenError, TokenProblem,
+};
+use crate::staff::password::{PasswordProblem, check_new_password};
+use crate::store::residents::{self as rows, Purpose, ResidentRow};
+use crate::web::ClientIp;
+use crate::web::error::WebError;
+use crate::web::form::CsrfForm;
+use crate::web::limits::{self, Class};
+use crate::web::locale::PageLocale;
+use crate::web::pages::{Chrome, FieldError, error_for, page_title, render, render_status};
+use crate::web::pay::lookup::{LookupForm, VerifierField, input_errors, verifier_fields};
+use crate::web::session::{ResidentSession, SessionData, SignedInResident};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/account", get(home))
+        .route("/account/signup", get(signup_form).post(signup))
+        .route("/account/signin", get(signin_form).post(signin))
+        .route("/account/signout", post(signout))
+        .route("/account/confirm/{token}", get(confirm_page).post(confirm))
+        .route(
+            "/account/reset",
+            get(reset_request_form).post(reset_request),
+        )
+        .route("/account/reset/{token}", get(reset_form).post(reset))
+        .route("/account/link/{dept}", get(link_form).post(link))
+        .route("/account/links/{id}/unlink", post(unlink))
+        .route("/account/links/{id}/paperless", post(paperless))
+        .route("/account/links/{id}/pay", post(pay))
+        .route(
+            "/account/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe),
+        )
+}
+
+fn enabled(app: &App) -> Result<(), WebError> {
+    if app.config.accounts.enabled {
+        Ok(())
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> WebError {
+    WebError::Internal(Box::new(e))
+}
+
+/// One input of an account form.
+struct Field {
+    id: &'static str,
+    label: String,
+    hint: String,
+    input_type: &'static str,
+    value: String,
+    error: Option<String>,
+    inputmode: &'static str,
+    autocomplete: &'static str,
+    narrow: bool,
+    options: &'static [&'static str],
+    choose: String,
+}
+
+impl Field {
+    fn new(
+        id: &'static str,
+        (label, hint): (String, String),
+        (input_type, autocomplete): (&'static str, &'static str),
+        value: &str,
+        errors: &[FieldError],
+    ) -> Field {
+        Field {
+            id,
+            label,
+            hint,
+            input_type,
+            value: value.trim().to_owned(),
+            error: error_for(errors, id),
+            inputmode: if input_type == "email" {
+                "email"
+            } else {
+                "text"
+            },
+            autocomplete,
+            narrow: false,
+            options: &[],
+            choose: String::new(),
+        }
+    }
+}
+
+impl From<VerifierField> for Field {
+    fn from(f: VerifierField) -> Field {
+        Field {
+            id: f.id,
+            label: f.label,
+            hint: f.hint,
+            input_type: "text",
+            value: f.value,
+            error: f.error,
+            inputmode: f.inputmode,
+            autocomplete: f.autocomplete,
+            narrow: f.narrow,
+            options: f.options,
+            choose: f.choose,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/form.html")]
+struct FormPage<'a> {
+    chrome: Chrome<'a>,
+    heading: String,
+    intro: Vec<String>,
+    action: String,
+    csrf: String,
+    fields: Vec<Field>,
+    submit: String,
+    /// Links under the form: URL and text.
+    links: Vec<(String, String)>,
+    errors: Vec<FieldError>,
+}
+
+/// A form page; 400 when it has errors.
+struct Form {
+    heading: String,
+    intro: Vec<String>,
+    action: String,
+    fields: Vec<Field>,
+    submit: String,
+    links: Vec<(String, String)>,
+}
+
+fn form_page(
+    app: &App,
+    session: &ResidentSession,
+    page: &PageLocale,
+    form: Form,
+    errors: Vec<FieldError>,
+) -> Result<Response, WebError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let title = page_title(page.locale, form.heading.clone(), !errors.is_empty());
+    render_status(
+        status,
+        &FormPage {
+            chrome: Chrome::resident(app, page, title),
+            heading: form.heading,
+            intro: form.intro,
+            action: form.action,
+            csrf: session.csrf_token(app),
+            fields: form.fields,
+            submit: form.submit,
+            links: form.links,
+            errors,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "account/message.html")]
+struct MessagePage<'a> {
+    chrome: Chrome<'a>,
+    heading: String,
+    paragraphs: Vec<String>,
+    /// A form with one button: where it posts and its label.
+    button: Option<(String, String)>,
+    csrf: String,
+    links: Vec<(String, String)>,
+}
+
+/// A page that says something, perhaps with one button and some links.
+struct Message {
+    status: StatusCode,
+    heading: String,
+    paragraphs: Vec<String>,
+    button: Option<(String, String)>,
+    links: Vec<(String, String)>,
+}
+
+impl Message {
+    fn new(l: Locale, heading: &str) -> Message {
+        Message {
+            status: StatusCode::OK,
+            heading: l.msg(heading),
+            paragraphs: Vec::new(),
+            button: None,
+            links: Vec::new(),
+        }
+    }
+
+    fn say(mut self, text: String) -> Message {
+        self.paragraphs.push(text);
+        self
+    }
+
+    fn link(mut self, href: &str, text: String) -> Message {
+        self.links.push((href.to_owned(), text));
+        self
+    }
+
+    fn status(mut self, status: StatusCode) -> Message {
+        self.status = status;
+        self
+    }
+
+    fn show(
+        self,
+        app: &App,
+        session: &ResidentSession,
+        page: &PageLocale,
+    ) -> Result<Response, WebError> {
+        render_status(
+            self.status,
+            &MessagePage {
+                chrome: Chrome::resident(app, page, self.heading.clone()),
+                heading: self.heading,
+                paragraphs: self.paragraphs,
+                button: self.button,
+                csrf: session.csrf_token(app),
+                links: self.links,
+            },
+        )
+    }
+}
+
+/// The session's resident, if still signed in.
+async fn signed_in(
+    app: &App,
+    session: &ResidentSession,
+) -> Result<Option<(SessionData, ResidentRow)>, WebError> {
+    let data = session.load(app).await?;
+    let Some(s) = data.resident else {
+        return Ok(None);
+    };
+    Ok(residents::current(app, s.id, s.epoch)
+        .await
+        .map_err(internal)?
+        .map(|r| (data, r)))
+}
+
+/// The signed-in resident, or the answer to give instead (to sign in).
+async fn require(
+    app: &App,
+    session: &ResidentSession,
+) -> Result<Result<(SessionData, ResidentRow), Response>, WebError> {
+    enabled(app)?;
+    Ok(signed_in(app, session)
+        .await?
+        .ok_or_else(|| Redirect::to("/account/signin").into_response()))
+}
+
+/// Signs the session in (or out, with `None`) under a new session id.
+async fn switch_session(
+    app: &App,
+    session: &ResidentSession,
+    mut data: SessionData,
+    who: Option<SignedIn>,
+    to: &str,
+) -> Result<Response, WebError> {
+    data.resident = who.map(|s| SignedInResident {
+        id: s.id,
+        epoch: s.epoch,
+    });
+    if who.is_none() {
+        data.grants.clear();
+        data.draft = None;
+    }
+    let cookie = session.rotate(app, &data).await?;
+    let mut res = Redirect::to(to).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(res)
+}
+
+fn password_message(l: Locale, p: PasswordProblem) -> String {
+    l.msg(match p {
+        PasswordProblem::TooShort => "password-too-short",
+        PasswordProblem::TooLong => "password-too-long",
+        PasswordProblem::Common => "password-common",
+        PasswordProblem::ContainsEmail => "password-contains-email",
+        PasswordProblem::Repetitive => "password-repetitive",
+        PasswordProblem::Mismatch => "password-mismatch",
+    })
+}
+
+// --- Sign-up -------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct SignUpForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+fn signup_fields(l: Locale, email: &str, errors: &[FieldError]) -> Form {
+    Form {
+        heading: l.msg("account-signup-title"),
+        intro: vec![l.msg("account-signup-intro"), l.msg("account-guest-note")],
+        action: "/account/signup".into(),
+        fields: vec![
+            Field::new(
+                "email",
+                (l.msg("account-email-label"), String::new()),
+                ("email", "email"),
+                email,
+                errors,
+            ),
+            Field::new(
+                "password",
+                (
+                    l.msg("account-password-label"),
+                    l.msg("account-password-hint"),
+                ),
+                ("password", "new-password"),
+                "",
+                errors,
+            ),
+            Field::new(
+                "confirm",
+                (l.msg("account-confirm-password-label"), String::new()),
+                ("password", "new-password"),
+                "",
+                errors,
+            ),
+        ],
+        submit: l.msg("account-signup-submit"),
+        links: vec![("/account/signin".into(), l.msg("account-have-account"))],
+    }
+}
+
+async fn signup_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    form_page(
+        &app,
+        &session,
+        &page,
+        signup_fields(page.locale, "", &[]),
+        Vec::new(),
+    )
+}
+
+async fn signup(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    CsrfForm(form): CsrfForm<SignUpForm>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    if let Some(too_many) = limits::check(&app, ip, Class::SignIn).await {
+        return Ok(too_many);
+    }
+    let l = page.locale;
+    let mut errors = Vec::new();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.push(FieldError::new("email", e.localize(l))))
+        .ok();
+    if let Err(p) = check_new_password(&form.password, &form.confirm, &form.email) {
+        let field = if p == PasswordProblem::Mismatch {
+            "confirm"
+        } else {
+            "password"
+        };
+        errors.push(FieldError::new(field, password_message(l, p)));
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        return form_page(
+            &app,
+            &session,
+            &page,
+            signup_fields(l, &form.email, &errors),
+            errors,
+        );
+    };
+    let password = SecretString::from(form.password);
+    residents::sign_up(&app, &email, &password, l, ip)
+        .await
+        .map_err(internal)?;
+    Message::new(l, "account-check-email-title")
+        .say(l.msg1(
+            "account-signup-sent",
+            "hours",
+            app.config.accounts.confirm_link_hours,
+        ))
+        .say(l.msg("account-check-spam"))
+        .show(&app, &session, &page)
+}
+
+// --- Confirm -------------------------------------------------------------
+
+/// The page for a link that cannot be used, saying why.
+fn refused_link(
+    app: &App,
+    session: &ResidentSession,
+    page: &PageLocale,
+    problem: TokenProblem,
+    purpose: Purpose,
+) -> Result<Response, WebError> {
+    let l = page.locale;
+    let (status, why) = match problem {
+        TokenProblem::Unknown => (StatusCode::NOT_FOUND, "account-link-unknown"),
+        TokenProblem::Used => (StatusCode::GONE, "account-link-used"),
+        TokenProblem::Expired => (StatusCode::GONE, "account-link-expired"),
+    };
+    let (next, next_text) = match purpose {
+        Purpose::Confirm => ("/account/signin", "account-link-new-confirm"),
+        Purpose::Reset => ("/account/reset", "account-link-new-reset"),
+    };
+    Message::new(l, "account-link-refused-title")
+        .status(status)
+        .say(l.msg(why))
+        .link(next, l.msg(next_text))
+        .show(app, session, page)
+}
+
+/// Links from e-mails are followed with GET (mail scanners fetch them
+/// too), so the page only offers a button; the POST does the work.
+async fn confirm_page(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    match residents::check_token(&app, &token, Purpose::Confirm).await {
+        Ok(()) => {
+            let l = page.locale;
+            let mut m =
+                Message::new(l, "account-confirm-title").say(l.msg("account-confirm-intro"));
+            m.button = Some((
+                format!("/account/confirm/{token}"),
+                l.msg("account-confirm-submit"),
+            ));
+            m.show(&app, &session, &page)
+        }
+        Err(TokenError::Refused(p)) => refused_link(&app, &session, &page, p, Purpose::Confirm),
+        Err(TokenError::Resident(e)) => Err(internal(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn confirm(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    let l = page.locale;
+    match residents::confirm(&app, &token, ip).await {
+        Ok(_) => Message::new(l, "account-confirmed-title")
+            .say(l.msg("account-confirmed-body"))
+            .link("/account/signin", l.msg("account-signin-title"))
+            .show(&app, &session, &page),
+        Err(TokenError::Refused(p)) => refused_link(&app, &session, &page, p, Purpose::Confirm),
+        Err(TokenError::Resident(e)) => Err(internal(e)),
+    }
+}
+
+// --- Sign-in and out -----------------------------------------------------
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn signin_fields(l: Locale, email: &str, errors: &[FieldError]) -> Form {
+    Form {
+        heading: l.msg("account-signin-title"),
+        intro: vec![l.msg("account-guest-note")],
+        action: "/account/signin".into(),
+        fields: vec![
+            Field::new(
+                "email",
+                (l.msg("account-email-label"), String::new()),
+                ("email", "username"),
+                email,
+                errors,
+            ),
+            Field::new(
+                "password",
+                (l.msg("account-password-label"), String::new()),
+                ("password", "current-password"),
+                "",
+                errors,
+            ),
+        ],
+        submit: l.msg("account-signin-submit"),
+        links: vec![
+            ("/account/reset".into(), l.msg("account-forgot-password")),
+            ("/account/signup".into(), l.msg("account-create")),
+        ],
+    }
+}
+
+async fn signin_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    if signed_in(&app, &session).await?.is_some() {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    form_page(
+        &app,
+        &session,
+        &page,
+        signin_fields(page.locale, "", &[]),
+        Vec::new(),
+    )
+}
+
+async fn signin(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    CsrfForm(form): CsrfForm<SignInForm>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    if let Some(too_many) = limits::check(&app, ip, Class::SignIn).await {
+        return Ok(too_many);
+    }
+    let l = page.locale;
+    let password = SecretString::from(form.password);
+    let error = match residents::sign_in(&app, &form.email, &password, ip).await {
+        Ok(who) => {
+            let data = session.load(&app).await?;
+            return switch_session(&app, &session, data, Some(who), "/account").await;
+        }
+        Err(SignInError::Invalid) => l.msg("account-signin-invalid"),
+        Err(SignInError::Throttled(wait)) => {
+            l.msg1("account-signin-throttled", "minutes", (wait + 59) / 60)
+        }
+        Err(SignInError::Unconfirmed) => {
+            return Message::new(l, "account-check-email-title")
+                .say(l.msg("account-signin-unconfirmed"))
+                .say(l.msg("account-check-spam"))
+                .show(&app, &session, &page);
+        }
+        Err(SignInError::Resident(e)) => return Err(internal(e)),
+    };
+    let errors = vec![FieldError::new("email", error)];
+    form_page(
+        &app,
+        &session,
+        &page,
+        signin_fields(l, &form.email, &errors),
+        errors,
+    )
+}
+
+async fn signout(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    let data = session.load(&app).await?;
+    if let Some(r) = data.resident {
+        residents::sign_out(&app, r.id, ip).await?;
+    }
+    switch_session(&app, &session, data, None, "/").await
+}
+
+// --- Password reset ------------------------------------------------------
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+fn reset_request_fields(l: Locale, email: &str, errors: &[FieldError]) -> Form {
+    Form {
+        heading: l.msg("account-reset-title"),
+        intro: vec![l.msg("account-reset-intro")],
+        action: "/account/reset".into(),
+        fields: vec![Field::new(
+            "email",
+            (l.msg("account-email-label"), String::new()),
+            ("email", "email"),
+            email,
+            errors,
+        )],
+        submit: l.msg("account-reset-submit"),
+        links: vec![("/account/signin".into(), l.msg("account-signin-title"))],
+    }
+}
+
+async fn reset_request_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    form_page(
+        &app,
+        &session,
+        &page,
+        reset_request_fields(page.locale, "", &[]),
+        Vec::new(),
+    )
+}
+
+async fn reset_request(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    if let Some(too_many) = limits::check(&app, ip, Class::SignIn).await {
+        return Ok(too_many);
+    }
+    let l = page.locale;
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(e) => e,
+        Err(e) => {
+            let errors = vec![FieldError::new("email", e.localize(l))];
+            let f = reset_request_fields(l, &form.email, &errors);
+            return form_page(&app, &session, &page, f, errors);
+        }
+    };
+    residents::request_reset(&app, &email, ip)
+        .await
+        .map_err(internal)?;
+    Message::new(l, "account-check-email-title")
+        .say(l.msg1(
+            "account-reset-sent",
+            "minutes",
+            app.config.accounts.reset_link_minutes,
+        ))
+        .say(l.msg("account-check-spam"))
+        .show(&app, &session, &page)
+}
+
+fn new_password_fields(l: Locale, token: &str, errors: &[FieldError]) -> Form {
+    Form {
+        heading: l.msg("account-new-password-title"),
+        intro: vec![l.msg("account-new-password-intro")],
+        action: format!("/account/reset/{token}"),
+        fields: vec![
+            Field::new(
+                "password",
+                (
+                    l.msg("account-password-label"),
+                    l.msg("account-password-hint"),
+                ),
+                ("password", "new-password"),
+                "",
+                errors,
+            ),
+            Field::new(
+                "confirm",
+                (l.msg("account-confirm-password-label"), String::new()),
+                ("password", "new-password"),
+                "",
+                errors,
+            ),
+        ],
+        submit: l.msg("account-new-password-submit"),
+        links: Vec::new(),
+    }
+}
+
+async fn reset_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    match residents::check_token(&app, &token, Purpose::Reset).await {
+        Ok(()) => form_page(
+            &app,
+            &session,
+            &page,
+            new_password_fields(page.locale, &token, &[]),
+            Vec::new(),
+        ),
+        Err(TokenError::Refused(p)) => refused_link(&app, &session, &page, p, Purpose::Reset),
+        Err(TokenError::Resident(e)) => Err(internal(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn reset(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(token): Path<String>,
+    CsrfForm(form): CsrfForm<NewPasswordForm>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    let l = page.locale;
+    if let Err(p) = check_new_password(&form.password, &form.confirm, "") {
+        let field = if p == PasswordProblem::Mismatch {
+            "confirm"
+        } else {
+            "password"
+        };
+        let errors = vec![FieldError::new(field, password_message(l, p))];
+        let f = new_password_fields(l, &token, &errors);
+        return form_page(&app, &session, &page, f, errors);
+    }
+    let password = SecretString::from(form.password);
+    match residents::reset_password(&app, &token, &password, ip).await {
+        Ok(who) => {
+            let data = session.load(&app).await?;
+            switch_session(&app, &session, data, Some(who), "/account?notice=reset").await
+        }
+        Err(TokenError::Refused(p)) => refused_link(&app, &session, &page, p, Purpose::Reset),
+        Err(TokenError::Resident(e)) => Err(internal(e)),
+    }
+}
+
+// --- The account page ----------------------------------------------------
+
+/// A linked account on the account page.
+struct LinkView {
+    id: i64,
+    department_name: String,
+    masked_number: String,
+    masked_address: String,
+    /// Reference, due date and balance of each bill with something owed.
+    open_bills: Vec<(String, String, Cents)>,
+    paperless: bool,
+}
+
+/// One bill paid, on the account page.
+struct HistoryView {
+    payment_id: String,
+    date: String,
+    bill: String,
+    amount: Cents,
+    receipt: String,
+    /// "Refunded" and the like; empty for a plain payment.
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/home.html")]
+struct HomePage<'a> {
+    chrome: Chrome<'a>,
+    email: String,
+    csrf: String,
+    notice: Option<String>,
+    links: Vec<LinkView>,
+    departments: Vec<(String, String)>,
+    history: Vec<HistoryView>,
+}
+
+#[derive(Deserialize, Default)]
+struct HomeQuery {
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+fn department_name(app: &App, id: &str, l: Locale) -> String {
+    app.config
+        .department(id)
+        .map(|d| d.text(l).name)
+        .unwrap_or_else(|| id.to_owned())
+}
+
+async fn home(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+    Query(q): Query<HomeQuery>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let l = page.locale;
+    let now = app.now_us();
+    let mut links = Vec::new();
+    for k in rows::links(app.db.reader(), resident.id).await? {
+        let summary = account_summary(&app, k.service_account_id).await?;
+        let bills = crate::store::receivables::for_account(&app.db, k.service_account_id, now)
+            .await?
+            .into_iter()
+            .filter(|b| b.balance().is_positive())
+            .map(|b| {
+                let balance = b.balance();
+                (b.reference, b.due_date, balance)
+            })
+            .collect();
+        links.push(LinkView {
+            id: k.id,
+            department_name: department_name(&app, &k.department, l),
+            masked_number: summary
+                .as_ref()
+                .map(|s| s.masked_number.clone())
+                .unwrap_or_default(),
+            masked_address: summary.map(|s| s.masked_address).unwrap_or_default(),
+            open_bills: bills,
+            paperless: k.paperless,
+        });
+    }
+    let history = rows::history(app.db.reader(), resident.id, 200)
+        .await?
+        .into_iter()
+        .map(|h| HistoryView {
+            date: h.business_date.unwrap_or_default(),
+            bill: format!(
+                "{} {}",
+                department_name(&app, &h.department, l),
+                h.reference
+            ),
+            amount: Cents::new(h.amount_cents),
+            receipt: h.receipt_number.unwrap_or_default(),
+            status: match h.status.as_str() {
+                "refunded" => l.msg("account-history-refunded"),
+                "partially_refunded" => l.msg("account-history-partly-refunded"),
+                "disputed" => l.msg("account-history-disputed"),
+                _ => String::new(),
+            },
+            payment_id: h.payment_id,
+        })
+        .collect();
+    let notice = match q.notice.as_deref() {
+        Some("linked") => Some(l.msg("account-notice-linked")),
+        Some("already") => Some(l.msg("account-notice-already")),
+        Some("unlinked") => Some(l.msg("account-notice-unlinked")),
+        Some("paperless-on") => Some(l.msg("account-notice-paperless-on")),
+        Some("paperless-off") => Some(l.msg("account-notice-paperless-off")),
+        Some("reset") => Some(l.msg("account-notice-reset")),
+        _ => None,
+    };
+    let email = residents::email_of(&app, &resident)
+        .map_err(internal)?
+        .expose()
+        .to_owned();
+    render(&HomePage {
+        chrome: Chrome::resident(&app, &page, l.msg("account-home-title")),
+        email,
+        csrf: session.csrf_token(&app),
+        notice,
+        links,
+        departments: app
+            .config
+            .departments
+            .iter()
+            .map(|d| (d.id.as_str().to_owned(), d.text(l).name))
+            .collect(),
+        history,
+    })
+}
+
+// --- Linking -------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(flatten)]
+    lookup: LookupForm,
+    #[serde(default)]
+    last_bill: String,
+}
+
+fn link_fields(
+    d: &Department,
+    l: Locale,
+    typed: (&str, (&str, &str), &str),
+    errors: &[FieldError],
+) -> Form {
+    let text = d.text(l);
+    let mut fields = vec![Field::new(
+        "account_number",
+        (text.lookup_label, text.lookup_hint),
+        ("text", "off"),
+        typed.0,
+        errors,
+    )];
+    fields.extend(
+        verifier_fields(d.verifier, l, typed.1, errors)
+            .into_iter()
+            .map(Field::from),
+    );
+    if d.link_proof == LinkProof::VerifierAndLastBill {
+        let mut f = Field::new(
+            "last_bill",
+            (
+                l.msg("account-last-bill-label"),
+                l.msg("account-last-bill-hint"),
+            ),
+            ("text", "off"),
+            typed.2,
+            errors,
+        );
+        f.inputmode = "decimal";
+        f.narrow = true;
+        fields.push(f);
+    }
+    Form {
+        heading: l.msg1("account-link-heading", "department", text.name),
+        intro: vec![l.msg("account-link-proof")],
+        action: format!("/account/link/{}", d.id),
+        fields,
+        submit: l.msg("account-link-submit"),
+        links: vec![("/account".into(), l.msg("account-back"))],
+    }
+}
+
+async fn link_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+    Path(dept): Path<String>,
+) -> Result<Response, WebError> {
+    if let Err(to_sign_in) = require(&app, &session).await? {
+        return Ok(to_sign_in);
+    }
+    let d = app.config.department(&dept).ok_or(WebError::NotFound)?;
+    let f = link_fields(d, page.locale, ("", ("", ""), ""), &[]);
+    form_page(&app, &session, &page, f, Vec::new())
+}
+
+async fn link(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(dept): Path<String>,
+    CsrfForm(form): CsrfForm<LinkForm>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let d = app.config.department(&dept).ok_or(WebError::NotFound)?;
+    if let Some(too_many) = limits::check(&app, ip, Class::Lookup).await {
+        return Ok(too_many);
+    }
+    let l = page.locale;
+    let typed = form.lookup.typed(d.verifier);
+    let account = form.lookup.account_number.as_str();
+    let result = residents::link(&app, &resident, d, account, typed, &form.last_bill, ip).await;
+    let errors = match result {
+        Ok(true) => return Ok(Redirect::to("/account?notice=linked").into_response()),
+        Ok(false) => return Ok(Redirect::to("/account?notice=already").into_response()),
+        Err(LinkError::Invalid {
+            account,
+            verifier,
+            last_bill,
+        }) => {
+            let mut errors = input_errors(d, l, account, verifier);
+            if let Some(e) = last_bill {
+                errors.push(FieldError::new("last_bill", e.localize(l)));
+            }
+            errors
+        }
+        Err(LinkError::NoMatch) => vec![FieldError::new(
+            "account_number",
+            l.msg("account-link-no-match"),
+        )],
+        Err(LinkError::Throttled) => {
+            return Message::new(l, "account-link-throttled-title")
+                .status(StatusCode::TOO_MANY_REQUESTS)
+                .say(l.msg("account-link-throttled"))
+                .link("/account", l.msg("account-back"))
+                .show(&app, &session, &page);
+        }
+        Err(LinkError::Store(e)) => return Err(e.into()),
+    };
+    let f = link_fields(d, l, (account, typed, &form.last_bill), &errors);
+    form_page(&app, &session, &page, f, errors)
+}
+
+fn link_id(raw: &str) -> Result<i64, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound)
+}
+
+async fn unlink(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    if !residents::unlink(&app, resident.id, link_id(&id)?, ip).await? {
+        return Err(WebError::NotFound);
+    }
+    Ok(Redirect::to("/account?notice=unlinked").into_response())
+}
+
+#[derive(Deserialize)]
+struct PaperlessForm {
+    #[serde(default)]
+    on: String,
+}
+
+async fn paperless(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<PaperlessForm>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let id = link_id(&id)?;
+    if !rows::links(app.db.reader(), resident.id)
+        .await?
+        .iter()
+        .any(|k| k.id == id)
+    {
+        return Err(WebError::NotFound);
+    }
+    let on = match form.on.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(WebError::BadRequest("on must be 1 or 0")),
+    };
+    residents::set_paperless(&app, resident.id, id, on, ("account page", ip)).await?;
+    let notice = if on { "paperless-on" } else { "paperless-off" };
+    Ok(Redirect::to(&format!("/account?notice={notice}")).into_response())
+}
+
+/// Opens a linked account's bills, as a successful look-up would.
+async fn pay(
+    State(app): State<App>,
+    session: ResidentSession,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    let (mut data, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let id = link_id(&id)?;
+    let link = rows::links(app.db.reader(), resident.id)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .ok_or(WebError::NotFound)?;
+    data.set_grant(&link.department, link.service_account_id);
+    data.draft = None;
+    session.save(&app, &data).await?;
+    Ok(Redirect::to(&format!("/pay/{}/bills", link.department)).into_response())
+}
+
+// --- Unsubscribe ---------------------------------------------------------
+
+async fn unsubscribe_page(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    let l = page.locale;
+    if residents::unsubscribe_link(&app, &token).is_none() {
+        return Message::new(l, "account-link-refused-title")
+            .status(StatusCode::NOT_FOUND)
+            .say(l.msg("account-link-unknown"))
+            .show(&app, &session, &page);
+    }
+    let mut m =
+        Message::new(l, "account-unsubscribe-title").say(l.msg("account-unsubscribe-intro"));
+    m.button = Some((
+        format!("/account/unsubscribe/{token}"),
+        l.msg("account-unsubscribe-submit"),
+    ));
+    m.show(&app, &session, &page)
+}
+
+/// The one-click unsubscribe (RFC 8058): mail programs POST here without
+/// our form, so the token in the link is the only authority; it can only
+/// turn e-bills off for the one account it was sent about.
+async fn unsubscribe(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    let l = page.locale;
+    if !residents::unsubscribe(&app, &token, ip).await? {
+        return Message::new(l, "account-link-refused-title")
+            .status(StatusCode::NOT_FOUND)
+            .say(l.msg("account-link-unknown"))
+            .show(&app, &session, &page);
+    }
+    Message::new(l, "account-unsubscribed-title")
+        .say(l.msg("account-unsubscribed-body"))
+        .link("/account", l.msg("account-home-title"))
+        .show(&app, &session, &page)
+}
