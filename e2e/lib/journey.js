@@ -255,6 +255,7 @@ export function normalise(text) {
     .replace(/\/\/127\.0\.0\.1:\d+/g, '//<host>')
     .replace(/\b[a-z2-7]{5}-[a-z2-7]{5}\b/g, '<recovery code>')
     .replace(/\/enrol\/[A-Za-z0-9_-]+/g, '/enrol/<token>')
+    .replace(/\/account\/(confirm|reset|unsubscribe)\/[A-Za-z0-9._-]+/g, '/account/$1/<token>')
     .replace(/\bcode=[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}\b/g, 'code=<certificate code>')
     .replace(/\b[A-Z2-7]{16,}\b/g, '<key>')
     .replace(/\b\d{4}-\d{2}-\d{2}\b/g, '<date>')
