@@ -41,8 +41,11 @@ pub const TABLES: &[(&str, &str)] = &[
     ("closed_dates", "business_date"),
     ("residents", "id"),
     ("resident_tokens", "token_hash"),
+    ("wallet_methods", "id"),
+    ("wallet_setups", "token"),
     ("resident_links", "id"),
     ("resident_notices", "resident_id, receivable_id, kind"),
+    ("planned_charges", "id"),
 ];
 
 /// Tables the migrations themselves fill.

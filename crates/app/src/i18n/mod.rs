@@ -106,6 +106,11 @@ impl Locale {
         self.format(key, &[(name, value.into()), (name2, value2.into())])
     }
 
+    /// The message `key` with any number of variables.
+    pub fn msg_args(self, key: &str, args: &[(&str, Arg)]) -> String {
+        self.format(key, args)
+    }
+
     /// The message `key` as HTML with the variable `name` in bold: the
     /// message text and every value are escaped, so the result may be
     /// written into a page unescaped.

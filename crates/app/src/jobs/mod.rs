@@ -197,6 +197,20 @@ async fn dispatch(app: &App, job: &JobRow) -> Result<JobOutcome, String> {
             .await
             .map(|()| JobOutcome::Done);
     }
+    if job.kind == crate::services::wallet::PLANNED_JOB {
+        let id = serde_json::from_str::<serde_json::Value>(&job.payload)
+            .ok()
+            .and_then(|v| v["planned_id"].as_i64())
+            .ok_or("bad payload")?;
+        return match crate::services::wallet::run_planned(app, id).await {
+            Ok(crate::services::wallet::Ran::Done) => Ok(JobOutcome::Done),
+            Ok(crate::services::wallet::Ran::RetryAt(at)) => Ok(JobOutcome::RetryAt(
+                at,
+                Some("declined; tried again later".into()),
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+    }
     if job.kind == "execute_refund" {
         let parsed: RefundJob =
             serde_json::from_str(&job.payload).map_err(|e| format!("bad payload: {e}"))?;
@@ -265,6 +279,11 @@ async fn sweep(app: &App) {
         Ok(0) => {}
         Ok(n) => tracing::info!(queued = n, "e-bill and reminder e-mails queued"),
         Err(e) => tracing::error!(error = %e, "cannot queue e-bill e-mails"),
+    }
+    match crate::services::wallet::plan_autopay(app).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(planned = n, "autopay charges planned"),
+        Err(e) => tracing::error!(error = %e, "cannot plan autopay charges"),
     }
     match payments::expire_unopened(app).await {
         Ok(0) => {}

@@ -207,6 +207,72 @@ pub enum PaymentLookup {
     PaymentId(String),
 }
 
+/// A hosted page where a resident saves a card for later (wallet,
+/// autopay). The card is typed only on the processor's page.
+#[derive(Debug, Clone)]
+pub struct SetupRequest {
+    /// Our resident id: the processor's customer is made for it (never a
+    /// name or an e-mail address).
+    pub resident_ref: String,
+    /// The processor's customer for the resident, once there is one.
+    pub customer: Option<String>,
+    pub idempotency_key: String,
+    pub return_url: Url,
+    pub cancel_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub processor_ref: String,
+    pub redirect_url: Url,
+    /// The customer the card will be saved on (new or the one given).
+    pub customer: Option<String>,
+}
+
+/// A card saved at the processor: all cityteller keeps of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedMethod {
+    /// The processor's token for it.
+    pub method_ref: String,
+    pub brand: String,
+    pub last4: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupStatus {
+    Open,
+    Saved(SavedMethod),
+    /// The resident left, or the page expired.
+    Closed,
+}
+
+/// A charge on a saved card without the resident present.
+#[derive(Debug, Clone)]
+pub struct ChargeRequest {
+    pub payment_id: String,
+    /// Derived from our payment id: a retried call (after a timeout or a
+    /// crash) returns the first charge instead of making a second.
+    pub idempotency_key: String,
+    pub customer: Option<String>,
+    pub method_ref: String,
+    pub total: Cents,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Succeeded {
+        processor_ref: String,
+        captured: Captured,
+    },
+    Declined {
+        processor_ref: Option<String>,
+        reason: DeclineReason,
+    },
+    /// The bank wants the card holder present (3-D Secure).
+    RequiresAction { processor_ref: String },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessorError {
     /// Timeout, connection failure or a 5xx: safe to retry with the same
@@ -267,6 +333,21 @@ pub trait Processor: Send + Sync {
     /// Payouts to the city's bank created in `[from, to)`, for matching
     /// the processor's deposits against the bank statement.
     async fn payouts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Payout>, ProcessorError>;
+
+    /// Opens the processor's page for saving a card.
+    async fn start_setup(&self, req: &SetupRequest) -> Result<Setup, ProcessorError>;
+
+    async fn setup_status(&self, processor_ref: &str) -> Result<SetupStatus, ProcessorError>;
+
+    /// Removes a saved card at the processor (the wallet's "remove").
+    async fn remove_method(
+        &self,
+        customer: Option<&str>,
+        method_ref: &str,
+    ) -> Result<(), ProcessorError>;
+
+    /// Charges a saved card off-session (autopay, scheduled payments).
+    async fn charge_saved(&self, req: &ChargeRequest) -> Result<ChargeOutcome, ProcessorError>;
 
     /// Verifies the signature over the raw body and parses the event.
     fn verify_webhook(

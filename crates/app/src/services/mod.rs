@@ -14,3 +14,4 @@ pub mod refunds;
 pub mod residents;
 pub mod retention;
 pub mod staff_auth;
+pub mod wallet;

@@ -26,7 +26,8 @@ use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::fields::FieldContext;
 use crate::i18n::Locale;
 use crate::processor::{
-    CheckoutRequest, CheckoutStatus, PaymentLookup, ProcessorError, WebhookEvent, WebhookKind,
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutStatus, DeclineReason, PaymentLookup,
+    ProcessorError, WebhookEvent, WebhookKind,
 };
 use crate::store::group::Write;
 use crate::store::payments::{Capture, NewItem, NewPayment, PaymentRow};
@@ -173,20 +174,7 @@ pub enum Next {
 /// Creates the payment (or finds the one this key already made) and opens
 /// its checkout at the processor.
 pub async fn start(app: &App, req: StartRequest<'_>) -> Result<Next, PaymentError> {
-    let payment =
-        match store::payments::by_idempotency_key(app.db.reader(), req.idempotency_key).await? {
-            Some(p) => p,
-            None => match create(app, &req).await {
-                Ok(p) => p,
-                // A concurrent submit with the same key won the race.
-                Err(PaymentError::Store(e)) if e.is_unique_violation() => {
-                    store::payments::by_idempotency_key(app.db.reader(), req.idempotency_key)
-                        .await?
-                        .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))?
-                }
-                Err(e) => return Err(e),
-            },
-        };
+    let payment = prepare(app, &req).await?;
     match payment.status {
         PaymentStatus::Created => open_checkout(app, &payment, req.actor, req.source_ip).await,
         PaymentStatus::Pending => match payment.checkout_url.as_deref().map(Url::parse) {
@@ -196,6 +184,24 @@ pub async fn start(app: &App, req: StartRequest<'_>) -> Result<Next, PaymentErro
             )),
         },
         _ => Ok(Next::Receipt(payment.id)),
+    }
+}
+
+/// The payment this request's idempotency key names: the one it already
+/// made, or a new one (not yet at the processor).
+pub async fn prepare(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, PaymentError> {
+    match store::payments::by_idempotency_key(app.db.reader(), req.idempotency_key).await? {
+        Some(p) => Ok(p),
+        None => match create(app, req).await {
+            Ok(p) => Ok(p),
+            // A concurrent submit with the same key won the race.
+            Err(PaymentError::Store(e)) if e.is_unique_violation() => {
+                store::payments::by_idempotency_key(app.db.reader(), req.idempotency_key)
+                    .await?
+                    .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -375,6 +381,121 @@ async fn create(app: &App, req: &StartRequest<'_>) -> Result<PaymentRow, Payment
     store::payments::by_id(app.db.reader(), &id)
         .await?
         .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))
+}
+
+/// What a charge on a saved card came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Charged {
+    /// Paid: the payment id (its receipt is on its way).
+    Paid(String),
+    Declined(DeclineReason),
+    /// The bank wants the card holder present; nothing was taken.
+    NeedsHolder,
+}
+
+/// Pays bills with a saved card, without the resident present (autopay,
+/// scheduled payments). The payment is created (or found, by the request's
+/// idempotency key) like any other and charged with a key derived from it,
+/// so running this again after a crash finds the same payment and the
+/// processor answers with the same charge: the card is charged once.
+pub async fn charge_saved(
+    app: &App,
+    req: StartRequest<'_>,
+    card: (Option<&str>, &str),
+) -> Result<(String, Charged), PaymentError> {
+    let payment = prepare(app, &req).await?;
+    let mut needs_holder = false;
+    let status = match payment.status {
+        PaymentStatus::Created => {
+            let charge = ChargeRequest {
+                payment_id: payment.id.clone(),
+                idempotency_key: format!("charge-{}", payment.id),
+                customer: card.0.map(str::to_owned),
+                method_ref: card.1.to_owned(),
+                total: payment.total,
+                description: app.config.city_name.clone(),
+            };
+            let outcome = match app.processor.charge_saved(&charge).await {
+                Ok(o) => o,
+                // Our request was refused (a card the processor no longer
+                // has, say): nothing was taken.
+                Err(ProcessorError::Rejected { code, .. }) => {
+                    tracing::warn!(payment = %payment.id, %code, "processor refused a saved-card charge");
+                    ChargeOutcome::Declined {
+                        processor_ref: None,
+                        reason: DeclineReason::ProcessingError,
+                    }
+                }
+                // Timeouts and outages: the caller retries later with the
+                // same keys.
+                Err(e) => return Err(PaymentError::ProcessorUnavailable(e.to_string())),
+            };
+            let (processor_ref, status) = match outcome {
+                ChargeOutcome::Succeeded {
+                    processor_ref,
+                    captured,
+                } => (Some(processor_ref), CheckoutStatus::Succeeded(captured)),
+                ChargeOutcome::Declined {
+                    processor_ref,
+                    reason,
+                } => (processor_ref, CheckoutStatus::Failed(reason)),
+                ChargeOutcome::RequiresAction { processor_ref } => {
+                    needs_holder = true;
+                    (
+                        Some(processor_ref),
+                        CheckoutStatus::Failed(DeclineReason::Declined),
+                    )
+                }
+            };
+            if let Some(r) = processor_ref {
+                let mut tx = app.db.begin().await?;
+                store::payments::mark_pending(
+                    &mut tx,
+                    &payment.id,
+                    &r,
+                    "",
+                    payment.expires_at,
+                    app.now_us(),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            status
+        }
+        // Charged before a crash, not yet recorded: the processor says
+        // how it went.
+        PaymentStatus::Pending => match payment.processor_ref.as_deref() {
+            Some(r) => app
+                .processor
+                .checkout_status(r)
+                .await
+                .map_err(|e| PaymentError::ProcessorUnavailable(e.to_string()))?,
+            None => return Err(PaymentError::Conflict("pending without a charge".into())),
+        },
+        _ => CheckoutStatus::Open,
+    };
+    if !matches!(status, CheckoutStatus::Open) {
+        apply_status(app, &payment.id, &status, Source::StatusQuery).await?;
+    }
+    let now = store::payments::by_id(app.db.reader(), &payment.id)
+        .await?
+        .ok_or_else(|| PaymentError::Conflict("payment vanished".into()))?;
+    let charged = match now.status {
+        s if s.was_captured() => Charged::Paid(now.id.clone()),
+        PaymentStatus::Failed if needs_holder => Charged::NeedsHolder,
+        PaymentStatus::Failed | PaymentStatus::Expired => Charged::Declined(
+            now.failure_code
+                .as_deref()
+                .and_then(DeclineReason::from_code)
+                .unwrap_or(DeclineReason::Declined),
+        ),
+        other => {
+            return Err(PaymentError::ProcessorUnavailable(format!(
+                "the charge is still {other} at the processor"
+            )));
+        }
+    };
+    Ok((now.id, charged))
 }
 
 pub fn email_context(payment_id: &str) -> FieldContext<'_> {

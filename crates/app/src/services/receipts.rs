@@ -68,15 +68,8 @@ pub struct Receipt {
 impl Receipt {
     /// "Visa ending 4242", "Visa terminada en 4242".
     pub fn card(&self, l: &Locale) -> String {
-        let l = *l;
         match (self.card_brand.as_deref(), self.card_last4.as_deref()) {
-            (Some(b), Some(last4)) => {
-                let brand = match brand_name(b) {
-                    Some(name) => name.to_owned(),
-                    None => l.msg("card-brand-other"),
-                };
-                l.msg2("card-ending", "brand", brand, "last4", last4)
-            }
+            (Some(b), Some(last4)) => card_label(*l, b, last4),
             _ => l.msg("card-unknown"),
         }
     }
@@ -142,6 +135,15 @@ pub async fn load_receipt(app: &App, payment_id: &str) -> Result<Receipt, Receip
         },
         locale: p.locale,
     })
+}
+
+/// "Visa ending 4242", "Visa terminada en 4242".
+pub fn card_label(l: Locale, brand: &str, last4: &str) -> String {
+    let brand = match brand_name(brand) {
+        Some(name) => name.to_owned(),
+        None => l.msg("card-brand-other"),
+    };
+    l.msg2("card-ending", "brand", brand, "last4", last4)
 }
 
 /// Card brands are names, the same in every language.

@@ -118,6 +118,22 @@ pub enum Mail {
         resident_id: i64,
         receivable_id: i64,
     },
+    /// Autopay will charge a bill: when, how much, on which card.
+    AutopayPlanned { resident_id: i64, planned_id: i64 },
+    /// A planned charge was declined (and will be tried again on
+    /// `retry_on`, if set).
+    ChargeDeclined {
+        resident_id: i64,
+        planned_id: i64,
+        retry_on: Option<String>,
+    },
+    /// A planned charge was not made: `reason` is `over_max`,
+    /// `card_removed` or `needs_holder`.
+    ChargeNotMade {
+        resident_id: i64,
+        planned_id: i64,
+        reason: String,
+    },
 }
 
 impl Mail {
@@ -127,7 +143,10 @@ impl Mail {
             | Mail::Exists { resident_id }
             | Mail::Reset { resident_id, .. }
             | Mail::BillReady { resident_id, .. }
-            | Mail::DueSoon { resident_id, .. } => *resident_id,
+            | Mail::DueSoon { resident_id, .. }
+            | Mail::AutopayPlanned { resident_id, .. }
+            | Mail::ChargeDeclined { resident_id, .. }
+            | Mail::ChargeNotMade { resident_id, .. } => *resident_id,
         }
     }
 
@@ -138,6 +157,9 @@ impl Mail {
             Mail::Reset { .. } => "reset",
             Mail::BillReady { .. } => "bill_ready",
             Mail::DueSoon { .. } => "due_soon",
+            Mail::AutopayPlanned { .. } => "autopay_planned",
+            Mail::ChargeDeclined { .. } => "charge_declined",
+            Mail::ChargeNotMade { .. } => "charge_not_made",
         }
     }
 }
@@ -205,7 +227,12 @@ async fn record(
 }
 
 /// Queues an e-mail, once per `dedupe`.
-async fn enqueue(tx: &mut Tx, app: &App, mail: &Mail, dedupe: &str) -> Result<(), StoreError> {
+pub async fn enqueue_mail(
+    tx: &mut Tx,
+    app: &App,
+    mail: &Mail,
+    dedupe: &str,
+) -> Result<(), StoreError> {
     let payload = serde_json::to_string(mail).map_err(|e| StoreError::corrupt(e.to_string()))?;
     store::jobs::enqueue(
         tx,
@@ -288,7 +315,13 @@ pub async fn sign_up(
                 resident_id: id,
                 token,
             };
-            enqueue(&mut tx, app, &mail, &format!("resident:confirm:{id}:{}", random_token(8))).await?;
+            enqueue_mail(
+                &mut tx,
+                app,
+                &mail,
+                &format!("resident:confirm:{id}:{}", random_token(8)),
+            )
+            .await?;
             let target = Some(format!("resident:{id}"));
             let what = ("resident.signed_up", target, Outcome::Success);
             record(&mut tx, app, &actor(id), what, ip, json!({})).await?;
@@ -311,7 +344,13 @@ pub async fn sign_up(
                     token,
                 }
             };
-            enqueue(&mut tx, app, &mail, &format!("resident:signup:{id}:{}", random_token(8))).await?;
+            enqueue_mail(
+                &mut tx,
+                app,
+                &mail,
+                &format!("resident:signup:{id}:{}", random_token(8)),
+            )
+            .await?;
             let what = (
                 "resident.sign_up_repeated",
                 Some(format!("resident:{id}")),
@@ -466,7 +505,7 @@ pub async fn sign_in(
                 resident_id: r.id,
                 token,
             };
-            enqueue(
+            enqueue_mail(
                 &mut tx,
                 app,
                 &mail,
@@ -522,7 +561,6 @@ pub async fn request_reset(
     ip: Option<IpAddr>,
 ) -> Result<(), ResidentError> {
     let index = email_index(app, email);
-    let now = app.now_us();
     let mut tx = app.db.begin().await?;
     match rows::by_email_index(&mut *tx, &index).await? {
         Some(r) => {
@@ -531,7 +569,7 @@ pub async fn request_reset(
                 resident_id: r.id,
                 token,
             };
-            enqueue(
+            enqueue_mail(
                 &mut tx,
                 app,
                 &mail,
@@ -823,7 +861,7 @@ pub async fn queue_notices(app: &App) -> Result<usize, StoreError> {
             },
         };
         let key = format!("resident:{}:{}:{}", n.kind, n.resident_id, n.receivable_id);
-        enqueue(&mut tx, app, &mail, &key).await?;
+        enqueue_mail(&mut tx, app, &mail, &key).await?;
         queued += 1;
     }
     tx.commit().await?;

@@ -63,6 +63,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0008_residents.sql"),
         postgres: include_str!("../../migrations/postgres/0008_residents.sql"),
     },
+    Migration {
+        version: 9,
+        name: "wallet",
+        sqlite: include_str!("../../migrations/sqlite/0009_wallet.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_wallet.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -29,6 +29,7 @@ pub mod residents;
 pub mod search;
 pub mod sessions;
 pub mod staff;
+pub mod wallet;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -19,17 +19,23 @@ use crate::app::App;
 use crate::config::{Department, LinkProof};
 use crate::i18n::{Locale, Localize};
 use crate::services::lookup::account_summary;
+use crate::services::payments::PaymentError;
+use crate::services::receipts::card_label;
 use crate::services::residents::{
     self, LinkError, SignInError, SignedIn, TokenError, TokenProblem,
 };
+use crate::services::wallet::{self, SetupResult, WalletError};
 use crate::staff::password::{PasswordProblem, check_new_password};
 use crate::store::residents::{self as rows, Purpose, ResidentRow};
+use crate::store::wallet::{self as wallet_rows, Autopay};
 use crate::web::ClientIp;
 use crate::web::error::WebError;
 use crate::web::form::CsrfForm;
 use crate::web::limits::{self, Class};
 use crate::web::locale::PageLocale;
-use crate::web::pages::{Chrome, FieldError, error_for, page_title, render, render_status};
+use crate::web::pages::{
+    Chrome, FieldError, error_for, page_title, render, render_status, sentence,
+};
 use crate::web::pay::lookup::{LookupForm, VerifierField, input_errors, verifier_fields};
 use crate::web::session::{ResidentSession, SessionData, SignedInResident};
 
@@ -53,6 +59,15 @@ pub fn routes() -> Router<App> {
             "/account/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
         )
+        .route("/account/cards/add", post(add_card))
+        .route("/account/wallet/return", get(card_return))
+        .route("/account/cards/{id}/remove", post(remove_card))
+        .route("/account/links/{id}/autopay", post(autopay))
+        .route(
+            "/account/schedule/{bill}",
+            get(schedule_form).post(schedule),
+        )
+        .route("/account/scheduled/{id}/cancel", post(cancel_scheduled))
 }
 
 fn enabled(app: &App) -> Result<(), WebError> {
@@ -79,6 +94,8 @@ struct Field {
     autocomplete: &'static str,
     narrow: bool,
     options: &'static [&'static str],
+    /// A choice of value and label (a select), when not empty.
+    choices: Vec<(String, String)>,
     choose: String,
 }
 
@@ -105,6 +122,7 @@ impl Field {
             autocomplete,
             narrow: false,
             options: &[],
+            choices: Vec::new(),
             choose: String::new(),
         }
     }
@@ -123,6 +141,7 @@ impl From<VerifierField> for Field {
             autocomplete: f.autocomplete,
             narrow: f.narrow,
             options: f.options,
+            choices: Vec::new(),
             choose: f.choose,
         }
     }
@@ -773,9 +792,32 @@ struct LinkView {
     department_name: String,
     masked_number: String,
     masked_address: String,
-    /// Reference, due date and balance of each bill with something owed.
-    open_bills: Vec<(String, String, Cents)>,
+    /// Reference, due date and balance of each bill with something owed,
+    /// and its id (for scheduling a payment).
+    open_bills: Vec<(String, String, Cents, i64)>,
     paperless: bool,
+    /// "Visa ending 4242, 5 days before the due date, up to $200.00".
+    autopay: Option<String>,
+    /// The autopay card's id, for the form.
+    autopay_card: Option<i64>,
+    autopay_days: i64,
+    autopay_max: String,
+}
+
+/// A saved card on the account page.
+struct CardView {
+    id: i64,
+    label: String,
+}
+
+/// A charge planned on a saved card, on the account page.
+struct PlannedView {
+    id: i64,
+    date: String,
+    bill: String,
+    /// Empty for autopay (what is owed on the day).
+    amount: String,
+    autopay: bool,
 }
 
 /// One bill paid, on the account page.
@@ -799,6 +841,8 @@ struct HomePage<'a> {
     links: Vec<LinkView>,
     departments: Vec<(String, String)>,
     history: Vec<HistoryView>,
+    cards: Vec<CardView>,
+    planned: Vec<PlannedView>,
 }
 
 #[derive(Deserialize, Default)]
@@ -826,6 +870,15 @@ async fn home(
     };
     let l = page.locale;
     let now = app.now_us();
+    let cards: Vec<CardView> = wallet_rows::methods(app.db.reader(), resident.id)
+        .await?
+        .into_iter()
+        .map(|m| CardView {
+            id: m.id,
+            label: card_label(l, &m.brand, &m.last4),
+        })
+        .collect();
+    let autopays = wallet_rows::autopays(app.db.reader(), resident.id).await?;
     let mut links = Vec::new();
     for k in rows::links(app.db.reader(), resident.id).await? {
         let summary = account_summary(&app, k.service_account_id).await?;
@@ -835,10 +888,18 @@ async fn home(
             .filter(|b| b.balance().is_positive())
             .map(|b| {
                 let balance = b.balance();
-                (b.reference, b.due_date, balance)
+                (b.reference, b.due_date, balance, b.id)
             })
             .collect();
+        let auto = autopays.iter().find(|(id, _)| *id == k.id).map(|(_, a)| *a);
         links.push(LinkView {
+            autopay: auto.map(|a| autopay_text(l, a, &cards)),
+            autopay_card: auto.map(|a| a.method_id),
+            autopay_days: auto.map_or(DEFAULT_AUTOPAY_DAYS, |a| a.days_before),
+            autopay_max: auto
+                .and_then(|a| a.max_cents)
+                .map(|c| Cents::new(c).to_plain_string())
+                .unwrap_or_default(),
             id: k.id,
             department_name: department_name(&app, &k.department, l),
             masked_number: summary
@@ -871,6 +932,28 @@ async fn home(
             payment_id: h.payment_id,
         })
         .collect();
+    let mut planned = Vec::new();
+    for p in wallet_rows::upcoming(app.db.reader(), resident.id).await? {
+        let bill = crate::store::receivables::view(app.db.reader(), p.receivable_id, now).await?;
+        planned.push(PlannedView {
+            id: p.id,
+            date: p.charge_on,
+            bill: bill
+                .map(|b| {
+                    format!(
+                        "{} {}",
+                        department_name(&app, &b.department, l),
+                        b.reference
+                    )
+                })
+                .unwrap_or_default(),
+            amount: p
+                .amount_cents
+                .map(|c| l.money(Cents::new(c)))
+                .unwrap_or_default(),
+            autopay: p.kind == "autopay",
+        });
+    }
     let notice = match q.notice.as_deref() {
         Some("linked") => Some(l.msg("account-notice-linked")),
         Some("already") => Some(l.msg("account-notice-already")),
@@ -878,6 +961,14 @@ async fn home(
         Some("paperless-on") => Some(l.msg("account-notice-paperless-on")),
         Some("paperless-off") => Some(l.msg("account-notice-paperless-off")),
         Some("reset") => Some(l.msg("account-notice-reset")),
+        Some("card-saved") => Some(l.msg("account-notice-card-saved")),
+        Some("card-not-saved") => Some(l.msg("account-notice-card-not-saved")),
+        Some("card-waiting") => Some(l.msg("account-notice-card-waiting")),
+        Some("card-removed") => Some(l.msg("account-notice-card-removed")),
+        Some("autopay-on") => Some(l.msg("account-notice-autopay-on")),
+        Some("autopay-off") => Some(l.msg("account-notice-autopay-off")),
+        Some("scheduled") => Some(l.msg("account-notice-scheduled")),
+        Some("schedule-cancelled") => Some(l.msg("account-notice-schedule-cancelled")),
         _ => None,
     };
     let email = residents::email_of(&app, &resident)
@@ -897,6 +988,8 @@ async fn home(
             .map(|d| (d.id.as_str().to_owned(), d.text(l).name))
             .collect(),
         history,
+        cards,
+        planned,
     })
 }
 
@@ -1145,4 +1238,386 @@ async fn unsubscribe(
         .say(l.msg("account-unsubscribed-body"))
         .link("/account", l.msg("account-home-title"))
         .show(&app, &session, &page)
+}
+
+// --- Wallet, autopay, scheduled payments ---------------------------------
+
+/// Autopay charges this many days before the due date unless the resident
+/// says otherwise.
+const DEFAULT_AUTOPAY_DAYS: i64 = 5;
+
+fn autopay_text(l: Locale, a: Autopay, cards: &[CardView]) -> String {
+    let card = cards
+        .iter()
+        .find(|c| c.id == a.method_id)
+        .map(|c| c.label.clone())
+        .unwrap_or_default();
+    let mut text = l.msg2("account-autopay-on", "card", card, "days", a.days_before);
+    if let Some(max) = a.max_cents {
+        text.push(' ');
+        text.push_str(&l.msg1("account-autopay-max", "amount", l.money(Cents::new(max))));
+    }
+    text
+}
+
+fn wallet_error(
+    app: &App,
+    session: &ResidentSession,
+    page: &PageLocale,
+    e: WalletError,
+) -> Result<Response, WebError> {
+    let l = page.locale;
+    match e {
+        WalletError::NotFound => Err(WebError::NotFound),
+        WalletError::Unavailable(why) => {
+            tracing::warn!(error = %why, "processor unavailable for the wallet");
+            Message::new(l, "account-processor-down-title")
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .say(l.msg("account-processor-down"))
+                .link("/account", l.msg("account-back"))
+                .show(app, session, page)
+        }
+        WalletError::Store(e) => Err(e.into()),
+        other => Err(internal(other)),
+    }
+}
+
+async fn add_card(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    match wallet::start_setup(&app, &resident, ip).await {
+        Ok(url) => Ok(Redirect::to(url.as_str()).into_response()),
+        Err(e) => wallet_error(&app, &session, &page, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReturnQuery {
+    #[serde(default)]
+    s: String,
+}
+
+/// Back from the processor's page (the link carries no outcome: the
+/// processor is asked).
+async fn card_return(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Query(q): Query<ReturnQuery>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let notice = match wallet::finish_setup(&app, &resident, &q.s, ip).await {
+        Ok(SetupResult::Saved(..)) => "card-saved",
+        Ok(SetupResult::NotSaved) => "card-not-saved",
+        Ok(SetupResult::Waiting) => "card-waiting",
+        Err(WalletError::NotFound) => "card-not-saved",
+        Err(e) => return wallet_error(&app, &session, &page, e),
+    };
+    Ok(Redirect::to(&format!("/account?notice={notice}")).into_response())
+}
+
+async fn remove_card(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    match wallet::remove_card(&app, &resident, link_id(&id)?, ip).await {
+        Ok(()) => Ok(Redirect::to("/account?notice=card-removed").into_response()),
+        Err(e) => wallet_error(&app, &session, &page, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct AutopayForm {
+    #[serde(default)]
+    card: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    max: String,
+    /// `1` turns autopay off.
+    #[serde(default)]
+    off: String,
+}
+
+async fn autopay(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<AutopayForm>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let l = page.locale;
+    let link = link_id(&id)?;
+    let setting = if form.off == "1" {
+        None
+    } else {
+        let card = form.card.parse::<i64>().ok();
+        let days = form
+            .days
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (0..=28).contains(d));
+        let max = match form.max.trim() {
+            "" => Ok(None),
+            m => Cents::parse_dollars(m).map(|c| Some(c.get())),
+        };
+        match (card, days, max) {
+            (Some(method_id), Some(days_before), Ok(max_cents)) => Some(Autopay {
+                method_id,
+                days_before,
+                max_cents,
+            }),
+            (card, days, max) => {
+                let mut m = Message::new(l, "account-autopay-invalid-title")
+                    .status(StatusCode::BAD_REQUEST);
+                if card.is_none() {
+                    m = m.say(sentence(&l.msg("account-autopay-choose-card")));
+                }
+                if days.is_none() {
+                    m = m.say(sentence(&l.msg("account-autopay-days-invalid")));
+                }
+                if let Err(e) = max {
+                    m = m.say(sentence(&e.localize(l)));
+                }
+                return m
+                    .link("/account", l.msg("account-back"))
+                    .show(&app, &session, &page);
+            }
+        }
+    };
+    match wallet::set_autopay(&app, &resident, link, setting, ip).await {
+        Ok(()) => {
+            let notice = if setting.is_some() {
+                "autopay-on"
+            } else {
+                "autopay-off"
+            };
+            Ok(Redirect::to(&format!("/account?notice={notice}")).into_response())
+        }
+        Err(e) => wallet_error(&app, &session, &page, e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ScheduleForm {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    card: String,
+}
+
+/// The bill, if it is on one of the resident's linked accounts.
+async fn linked_bill(
+    app: &App,
+    resident: &ResidentRow,
+    bill: &str,
+) -> Result<crate::store::receivables::ReceivableView, WebError> {
+    let id: i64 = bill.parse().map_err(|_| WebError::NotFound)?;
+    let view = crate::store::receivables::view(app.db.reader(), id, app.now_us())
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let linked = rows::links(app.db.reader(), resident.id)
+        .await?
+        .iter()
+        .any(|k| k.service_account_id == view.service_account_id);
+    if linked {
+        Ok(view)
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+fn schedule_fields(
+    l: Locale,
+    bill: &crate::store::receivables::ReceivableView,
+    cards: &[CardView],
+    typed: &ScheduleForm,
+    errors: &[FieldError],
+) -> Form {
+    let amount = if typed.amount.is_empty() {
+        bill.balance().to_plain_string()
+    } else {
+        typed.amount.clone()
+    };
+    let mut amount_field = Field::new(
+        "amount",
+        (l.msg("account-schedule-amount"), String::new()),
+        ("text", "off"),
+        &amount,
+        errors,
+    );
+    amount_field.inputmode = "decimal";
+    amount_field.narrow = true;
+    let mut date_field = Field::new(
+        "date",
+        (
+            l.msg("account-schedule-date"),
+            l.msg1("account-schedule-date-hint", "due", l.date(&bill.due_date)),
+        ),
+        ("date", "off"),
+        &typed.date,
+        errors,
+    );
+    date_field.narrow = true;
+    let mut card_field = Field::new(
+        "card",
+        (l.msg("account-schedule-card"), String::new()),
+        ("text", "off"),
+        &typed.card,
+        errors,
+    );
+    card_field.choices = cards
+        .iter()
+        .map(|c| (c.id.to_string(), c.label.clone()))
+        .collect();
+    card_field.choose = l.msg("account-schedule-choose-card");
+    Form {
+        heading: l.msg1("account-schedule-title", "bill", bill.reference.as_str()),
+        intro: vec![l.msg2(
+            "account-schedule-intro",
+            "amount",
+            l.money(bill.balance()),
+            "due",
+            l.date(&bill.due_date),
+        )],
+        action: format!("/account/schedule/{}", bill.id),
+        fields: vec![amount_field, date_field, card_field],
+        submit: l.msg("account-schedule-submit"),
+        links: vec![("/account".into(), l.msg("account-back"))],
+    }
+}
+
+async fn cards_of(app: &App, resident_id: i64, l: Locale) -> Result<Vec<CardView>, WebError> {
+    Ok(wallet_rows::methods(app.db.reader(), resident_id)
+        .await?
+        .into_iter()
+        .map(|m| CardView {
+            id: m.id,
+            label: card_label(l, &m.brand, &m.last4),
+        })
+        .collect())
+}
+
+async fn schedule_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+    Path(bill): Path<String>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let view = linked_bill(&app, &resident, &bill).await?;
+    let cards = cards_of(&app, resident.id, page.locale).await?;
+    let f = schedule_fields(page.locale, &view, &cards, &ScheduleForm::default(), &[]);
+    form_page(&app, &session, &page, f, Vec::new())
+}
+
+async fn schedule(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(bill): Path<String>,
+    CsrfForm(form): CsrfForm<ScheduleForm>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let l = page.locale;
+    let view = linked_bill(&app, &resident, &bill).await?;
+    let cards = cards_of(&app, resident.id, l).await?;
+    let mut errors = Vec::new();
+    let amount = Cents::parse_dollars(&form.amount)
+        .map_err(|e| errors.push(FieldError::new("amount", sentence(&e.localize(l)))))
+        .ok();
+    let date = form
+        .date
+        .trim()
+        .parse::<jiff::civil::Date>()
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "date",
+                l.msg("account-schedule-date-invalid"),
+            ))
+        })
+        .ok();
+    let card = form
+        .card
+        .parse::<i64>()
+        .ok()
+        .filter(|c| cards.iter().any(|k| k.id == *c));
+    if card.is_none() {
+        errors.push(FieldError::new(
+            "card",
+            sentence(&l.msg("account-autopay-choose-card")),
+        ));
+    }
+    if let (Some(amount), Some(date), Some(card), true) = (amount, date, card, errors.is_empty()) {
+        match wallet::schedule(&app, &resident, (view.id, card), amount, date, ip).await {
+            Ok(_) => return Ok(Redirect::to("/account?notice=scheduled").into_response()),
+            Err(WalletError::Invalid("date")) => errors.push(FieldError::new(
+                "date",
+                l.msg1("account-schedule-date-range", "due", l.date(&view.due_date)),
+            )),
+            Err(WalletError::Invalid(_)) => {
+                errors.push(FieldError::new("date", l.msg("account-schedule-exists")))
+            }
+            Err(WalletError::Payment(PaymentError::Amount(e))) => {
+                errors.push(FieldError::new("amount", sentence(&e.localize(l))))
+            }
+            Err(e) => return wallet_error(&app, &session, &page, e),
+        }
+    }
+    let f = schedule_fields(l, &view, &cards, &form, &errors);
+    form_page(&app, &session, &page, f, errors)
+}
+
+async fn cancel_scheduled(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    match wallet::cancel_scheduled(&app, &resident, link_id(&id)?, ip).await {
+        Ok(true) => Ok(Redirect::to("/account?notice=schedule-cancelled").into_response()),
+        Ok(false) => Err(WebError::NotFound),
+        Err(e) => wallet_error(&app, &session, &page, e),
+    }
 }

@@ -22,7 +22,7 @@ db_tests!(
 
 const PASSWORD: &str = "lantern orchard pebble tide";
 
-async fn start(b: Backend) -> Option<(TestApp, Smtp)> {
+pub async fn start(b: Backend) -> Option<(TestApp, Smtp)> {
     let scratch =
         crate::harness::artifacts_root().join(format!("smtp-{}", app::crypto::random_token(6)));
     std::fs::create_dir_all(&scratch).unwrap();
@@ -40,7 +40,7 @@ async fn start(b: Backend) -> Option<(TestApp, Smtp)> {
 }
 
 /// The path of the first link to `prefix` in a message (`/account/…`).
-fn link_in(message: &str, prefix: &str) -> String {
+pub fn link_in(message: &str, prefix: &str) -> String {
     let start = message
         .find(prefix)
         .unwrap_or_else(|| panic!("no {prefix} link in {message}"));
@@ -51,7 +51,7 @@ fn link_in(message: &str, prefix: &str) -> String {
     rest[..end].to_owned()
 }
 
-fn subject(message: &str) -> &str {
+pub fn subject(message: &str) -> &str {
     message
         .lines()
         .find_map(|l| l.strip_prefix("Subject: "))
@@ -60,7 +60,7 @@ fn subject(message: &str) -> &str {
 
 /// Signs up, confirms through the e-mailed link and signs in; `mails` is
 /// how many messages the server had before.
-async fn sign_up_and_in(r: &mut Resident<'_>, smtp: &Smtp, email: &str, mails: usize) {
+pub async fn sign_up_and_in(r: &mut Resident<'_>, smtp: &Smtp, email: &str, mails: usize) {
     let form = r.get("/account/signup").await;
     assert_eq!(form.status, 200);
     let sent = r
@@ -99,7 +99,7 @@ async fn sign_up_and_in(r: &mut Resident<'_>, smtp: &Smtp, email: &str, mails: u
     assert!(home.main().contains(&format!("Signed in as {email}")));
 }
 
-async fn sign_in(r: &mut Resident<'_>, email: &str) {
+pub async fn sign_in(r: &mut Resident<'_>, email: &str) {
     r.get("/account/signin").await;
     let signed = r
         .post(

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod accounts;
+pub mod accounts;
 mod audit_chain;
 mod backup;
 mod bad_input;
@@ -30,4 +30,5 @@ mod staff_matrix;
 mod staff_money;
 mod status;
 mod stripe;
+mod wallet;
 mod webhooks;

@@ -10,12 +10,13 @@ use url::Url;
 
 use super::signature;
 use super::wire::{
-    ApiError, CheckoutObject, CreateCheckout, CreateRefund, Event, RefundObject, TransactionList,
+    ApiError, CheckoutObject, CreateCharge, CreateCheckout, CreateRefund, CreateSetup, Event,
+    MethodObject, RefundObject, SetupObject, TransactionList,
 };
 use crate::processor::{
-    Checkout, CheckoutRequest, CheckoutStatus, Payout, Processor, ProcessorError,
-    ProcessorTransaction, RefundOutcome, RefundRequest, TransactionKind, WebhookError,
-    WebhookEvent, WebhookKind, origin_of,
+    ChargeOutcome, ChargeRequest, Checkout, CheckoutRequest, CheckoutStatus, Payout, Processor,
+    ProcessorError, ProcessorTransaction, RefundOutcome, RefundRequest, SavedMethod, Setup,
+    SetupRequest, SetupStatus, TransactionKind, WebhookError, WebhookEvent, WebhookKind, origin_of,
 };
 
 pub struct SandboxProcessor {
@@ -76,6 +77,60 @@ impl SandboxProcessor {
             });
         }
         serde_json::from_slice(&bytes).map_err(|e| ProcessorError::InvalidResponse(e.to_string()))
+    }
+}
+
+impl SandboxProcessor {
+    /// One authenticated API call with a JSON body (or none).
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&(dyn erased_json::Json + Sync)>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ProcessorError> {
+        let mut req = self
+            .http
+            .request(method, self.url(path)?)
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
+            .bearer_auth(self.api_key.expose_secret());
+        if let Some(key) = idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_json()?);
+        }
+        let resp = req.send().await.map_err(transport_error)?;
+        Self::read_json(resp).await
+    }
+}
+
+/// A request body of any of the sandbox's request types.
+mod erased_json {
+    use crate::processor::ProcessorError;
+
+    pub trait Json {
+        fn to_json(&self) -> Result<Vec<u8>, ProcessorError>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> Result<Vec<u8>, ProcessorError> {
+            serde_json::to_vec(self).map_err(|e| ProcessorError::InvalidResponse(e.to_string()))
+        }
+    }
+}
+
+/// Ids go into URL paths: only the sandbox's own shape is accepted.
+fn check_id(id: &str, prefix: &str) -> Result<(), ProcessorError> {
+    if id.starts_with(prefix)
+        && id.len() <= 100
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(ProcessorError::NotFound)
     }
 }
 
@@ -169,6 +224,129 @@ impl Processor for SandboxProcessor {
         // The sandbox's own cancel link has already closed the checkout on
         // its side before sending the payer back.
         self.checkout_status(processor_ref).await
+    }
+
+    async fn start_setup(&self, req: &SetupRequest) -> Result<Setup, ProcessorError> {
+        let body = CreateSetup {
+            return_url: req.return_url.to_string(),
+            cancel_url: req.cancel_url.to_string(),
+            reference: req.resident_ref.clone(),
+        };
+        let obj: SetupObject = self
+            .call(
+                reqwest::Method::POST,
+                "v1/setups",
+                Some(&body),
+                Some(&req.idempotency_key),
+            )
+            .await?;
+        let redirect_url =
+            Url::parse(&obj.url).map_err(|e| ProcessorError::InvalidResponse(e.to_string()))?;
+        if origin_of(&redirect_url) != self.hosted_origin() || obj.reference != req.resident_ref {
+            return Err(ProcessorError::InvalidResponse(
+                "setup does not match the request".into(),
+            ));
+        }
+        // The sandbox keeps cards without customers.
+        Ok(Setup {
+            processor_ref: obj.id,
+            redirect_url,
+            customer: None,
+        })
+    }
+
+    async fn setup_status(&self, processor_ref: &str) -> Result<SetupStatus, ProcessorError> {
+        check_id(processor_ref, "seti_")?;
+        let obj: SetupObject = self
+            .call(
+                reqwest::Method::GET,
+                &format!("v1/setups/{processor_ref}"),
+                None,
+                None,
+            )
+            .await?;
+        match (obj.status.as_str(), obj.method) {
+            ("open", _) => Ok(SetupStatus::Open),
+            ("succeeded", Some(m)) => {
+                if m.last4.len() != 4 || !m.last4.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ProcessorError::InvalidResponse(
+                        "card last4 is not four digits".into(),
+                    ));
+                }
+                Ok(SetupStatus::Saved(SavedMethod {
+                    method_ref: m.id,
+                    brand: m.brand,
+                    last4: m.last4,
+                }))
+            }
+            ("canceled" | "expired", _) => Ok(SetupStatus::Closed),
+            (other, _) => Err(ProcessorError::InvalidResponse(format!(
+                "unknown setup status {other:?}"
+            ))),
+        }
+    }
+
+    async fn remove_method(
+        &self,
+        _customer: Option<&str>,
+        method_ref: &str,
+    ) -> Result<(), ProcessorError> {
+        check_id(method_ref, "pm_")?;
+        let done: Result<MethodObject, ProcessorError> = self
+            .call(
+                reqwest::Method::POST,
+                &format!("v1/methods/{method_ref}/detach"),
+                None,
+                Some(&format!("detach-{method_ref}")),
+            )
+            .await;
+        match done {
+            // Already gone is what we wanted.
+            Ok(_) | Err(ProcessorError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn charge_saved(&self, req: &ChargeRequest) -> Result<ChargeOutcome, ProcessorError> {
+        check_id(&req.method_ref, "pm_")?;
+        let body = CreateCharge {
+            method: req.method_ref.clone(),
+            amount: req.total.get(),
+            currency: "usd".into(),
+            description: req.description.clone(),
+            reference: req.payment_id.clone(),
+        };
+        let obj: CheckoutObject = self
+            .call(
+                reqwest::Method::POST,
+                "v1/charges",
+                Some(&body),
+                Some(&req.idempotency_key),
+            )
+            .await?;
+        if obj.reference != req.payment_id || obj.amount != req.total.get() {
+            return Err(ProcessorError::InvalidResponse(
+                "charge does not match the request".into(),
+            ));
+        }
+        if obj.status == "requires_action" {
+            return Ok(ChargeOutcome::RequiresAction {
+                processor_ref: obj.id,
+            });
+        }
+        match obj.to_status().map_err(ProcessorError::InvalidResponse)? {
+            CheckoutStatus::Succeeded(captured) => Ok(ChargeOutcome::Succeeded {
+                processor_ref: obj.id,
+                captured,
+            }),
+            CheckoutStatus::Failed(reason) => Ok(ChargeOutcome::Declined {
+                processor_ref: Some(obj.id),
+                reason,
+            }),
+            other => Err(ProcessorError::InvalidResponse(format!(
+                "a charge left {other:?}"
+            ))),
+        }
     }
 
     async fn refund(&self, req: &RefundRequest) -> Result<RefundOutcome, ProcessorError> {

@@ -26,8 +26,9 @@ use url::Url;
 
 use super::signature;
 use super::wire::{
-    ApiError, ApiErrorBody, Card, CheckoutObject, CreateCheckout, CreateRefund, Event, EventData,
-    RefundObject, TransactionList, TransactionObject,
+    ApiError, ApiErrorBody, Card, CheckoutObject, CreateCharge, CreateCheckout, CreateRefund,
+    CreateSetup, Event, EventData, MethodObject, RefundObject, SetupObject, TransactionList,
+    TransactionObject,
 };
 use crate::crypto::{constant_time_eq, random_token};
 use crate::processor::{DeclineReason, origin_of};
@@ -67,6 +68,30 @@ struct Session {
 }
 
 #[derive(Clone)]
+struct SetupSession {
+    obj: SetupObject,
+    return_url: String,
+    cancel_url: String,
+    form_token: String,
+}
+
+#[derive(Clone)]
+struct SavedCard {
+    brand: String,
+    last4: String,
+    /// What a charge on it does.
+    behaviour: ChargeBehaviour,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChargeBehaviour {
+    Succeeds,
+    Declines(DeclineReason),
+    /// The bank wants the card holder present.
+    NeedsHolder,
+}
+
+#[derive(Clone)]
 struct Refund {
     obj: RefundObject,
 }
@@ -82,6 +107,9 @@ struct Shared {
     settings: SandboxSettings,
     sessions: Mutex<HashMap<String, Session>>,
     refunds: Mutex<HashMap<String, Refund>>,
+    setups: Mutex<HashMap<String, SetupSession>>,
+    /// Saved cards: id → what it is and how charges on it go.
+    methods: Mutex<HashMap<String, SavedCard>>,
     tampering: Mutex<Tampering>,
     /// Idempotency key → (object id, the request it was first used with,
     /// as JSON).
@@ -107,6 +135,8 @@ impl Sandbox {
             settings,
             sessions: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
+            setups: Mutex::new(HashMap::new()),
+            methods: Mutex::new(HashMap::new()),
             tampering: Mutex::new(Tampering::default()),
             idempotency: Mutex::new(HashMap::new()),
             events: tx,
@@ -132,6 +162,12 @@ impl Sandbox {
             .route("/v1/test/transactions/{id}", post(test_alter))
             .route("/pay/{id}", get(page).post(submit))
             .route("/pay/{id}/cancel", post(cancel))
+            .route("/v1/setups", post(api_setup_create))
+            .route("/v1/setups/{id}", get(api_setup_get))
+            .route("/v1/methods/{id}/detach", post(api_detach))
+            .route("/v1/charges", post(api_charge))
+            .route("/setup/{id}", get(setup_page).post(setup_submit))
+            .route("/setup/{id}/cancel", post(setup_cancel))
             .fallback(not_found)
             .layer(tower_http::limit::RequestBodyLimitLayer::new(16 * 1024))
             .layer(axum::middleware::from_fn_with_state(
@@ -509,7 +545,10 @@ async fn test_alter(
 #[derive(Template)]
 #[template(path = "sandbox/checkout.html")]
 struct CheckoutPage<'a> {
-    id: &'a str,
+    /// Where the card form posts (its cancel form posts to `…/cancel`).
+    action: String,
+    /// Saving a card, not paying.
+    setup: bool,
     description: &'a str,
     amount: String,
     token: &'a str,
@@ -587,7 +626,8 @@ async fn page(State(sb): State<Sandbox>, Path(id): Path<String>) -> Response {
     render(
         StatusCode::OK,
         &CheckoutPage {
-            id: &s.obj.id,
+            action: format!("/pay/{}", s.obj.id),
+            setup: false,
             description: &s.description,
             amount: domain::Cents::new(s.obj.amount).to_string(),
             token: &s.form_token,
@@ -657,23 +697,8 @@ fn expiry_ok(expiry: &str, now: Timestamp) -> bool {
     (1..=12).contains(&m) && (year, m) >= (i32::from(today.year()), i32::from(today.month()))
 }
 
-async fn submit(
-    State(sb): State<Sandbox>,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let Some(s) = sb.session(&id) else {
-        return not_found().await;
-    };
-    if s.obj.status != "open" {
-        return closed(&s);
-    }
-    let Ok(form) = serde_urlencoded::from_bytes::<CardForm>(&body) else {
-        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
-    };
-    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
-        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
-    }
+/// The card number typed (digits only) and what is wrong with the form.
+fn check_card(form: &CardForm) -> (String, Vec<(&'static str, String)>) {
     let number: String = form
         .number
         .chars()
@@ -693,11 +718,33 @@ async fn submit(
     if form.name.trim().is_empty() {
         errors.push(("name", "Enter the name on the card".to_owned()));
     }
+    (number, errors)
+}
+
+async fn submit(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(s) = sb.session(&id) else {
+        return not_found().await;
+    };
+    if s.obj.status != "open" {
+        return closed(&s);
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<CardForm>(&body) else {
+        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
+    };
+    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
+    }
+    let (number, errors) = check_card(&form);
     if !errors.is_empty() {
         return render(
             StatusCode::BAD_REQUEST,
             &CheckoutPage {
-                id: &s.obj.id,
+                action: format!("/pay/{}", s.obj.id),
+                setup: false,
                 description: &s.description,
                 amount: domain::Cents::new(s.obj.amount).to_string(),
                 token: &s.form_token,
@@ -769,6 +816,364 @@ async fn cancel(
         sb.emit(&obj);
     }
     Redirect::to(&s.cancel_url).into_response()
+}
+
+/// The idempotency key's earlier answer: `Some(Ok(id))` for a replay
+/// with the same request, `Some(Err(409))` for a different one.
+fn replayed<T: serde::Serialize>(
+    sb: &Sandbox,
+    key: Option<&str>,
+    req: &T,
+) -> Option<Result<String, Response>> {
+    let (id, first) = sb
+        .shared
+        .idempotency
+        .lock()
+        .ok()
+        .and_then(|m| m.get(key?).cloned())?;
+    if first != fingerprint(req) {
+        return Some(Err(api_error(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            "this idempotency key was used with different parameters",
+        )));
+    }
+    Some(Ok(id))
+}
+
+fn remember(sb: &Sandbox, key: Option<String>, id: &str, fingerprint_of: String) {
+    if let Some(key) = key
+        && let Ok(mut m) = sb.shared.idempotency.lock()
+    {
+        m.insert(key, (id.to_owned(), fingerprint_of));
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap, scope: &str) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("{scope}:{k}"))
+}
+
+/// Setup pages stay open this long.
+const SETUP_SECONDS: i64 = 30 * 60;
+
+async fn api_setup_create(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let Ok(req) = serde_json::from_slice::<CreateSetup>(&body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed JSON body",
+        );
+    };
+    let merchant = &sb.shared.settings.merchant_origin;
+    for u in [&req.return_url, &req.cancel_url] {
+        if !Url::parse(u).is_ok_and(|url| &origin_of(&url) == merchant) {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_url",
+                "return and cancel URLs must be on the merchant's origin",
+            );
+        }
+    }
+    let key = idempotency_key(&headers, "setup");
+    match replayed(&sb, key.as_deref(), &req) {
+        Some(Ok(id)) => {
+            return match sb.setup(&id) {
+                Some(s) => axum::Json(s.obj).into_response(),
+                None => api_error(StatusCode::INTERNAL_SERVER_ERROR, "lost", "lost setup"),
+            };
+        }
+        Some(Err(conflict)) => return conflict,
+        None => {}
+    }
+    let id = format!("seti_{}", alnum_token());
+    let Ok(url) = sb.shared.settings.public_base.join(&format!("setup/{id}")) else {
+        return api_error(StatusCode::INTERNAL_SERVER_ERROR, "config", "bad base URL");
+    };
+    let obj = SetupObject {
+        id: id.clone(),
+        url: url.to_string(),
+        status: "open".into(),
+        reference: req.reference.clone(),
+        expires_at: Timestamp::now().as_second() + SETUP_SECONDS,
+        method: None,
+    };
+    if let Ok(mut m) = sb.shared.setups.lock() {
+        m.insert(
+            id.clone(),
+            SetupSession {
+                obj: obj.clone(),
+                return_url: req.return_url.clone(),
+                cancel_url: req.cancel_url.clone(),
+                form_token: random_token(24),
+            },
+        );
+    }
+    remember(&sb, key, &id, fingerprint(&req));
+    axum::Json(obj).into_response()
+}
+
+impl Sandbox {
+    /// Looks a setup up, expiring it first if its time is up.
+    fn setup(&self, id: &str) -> Option<SetupSession> {
+        let mut setups = self.shared.setups.lock().ok()?;
+        let s = setups.get_mut(id)?;
+        if s.obj.status == "open" && Timestamp::now().as_second() >= s.obj.expires_at {
+            s.obj.status = "expired".into();
+        }
+        Some(s.clone())
+    }
+}
+
+async fn api_setup_get(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    match sb.setup(&id) {
+        Some(s) => axum::Json(s.obj).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "not_found", "no such setup"),
+    }
+}
+
+fn setup_form_page(s: &SetupSession, errors: Vec<(&'static str, String)>, name: &str) -> Response {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    render(
+        status,
+        &CheckoutPage {
+            action: format!("/setup/{}", s.obj.id),
+            setup: true,
+            description: "the City",
+            amount: String::new(),
+            token: &s.form_token,
+            errors,
+            name,
+        },
+    )
+}
+
+fn setup_closed(s: &SetupSession) -> Response {
+    render(
+        StatusCode::OK,
+        &ClosedPage {
+            status: &s.obj.status,
+            return_url: &s.return_url,
+        },
+    )
+}
+
+async fn setup_page(State(sb): State<Sandbox>, Path(id): Path<String>) -> Response {
+    match sb.setup(&id) {
+        Some(s) if s.obj.status == "open" => setup_form_page(&s, Vec::new(), ""),
+        Some(s) => setup_closed(&s),
+        None => not_found().await,
+    }
+}
+
+/// How charges go on a saved card, by its number.
+fn behaviour_for(number: &str) -> ChargeBehaviour {
+    match number {
+        "4000002500003155" | "4000002760003184" => ChargeBehaviour::NeedsHolder,
+        n => match outcome_for(n) {
+            Ok(()) => ChargeBehaviour::Succeeds,
+            Err(reason) => ChargeBehaviour::Declines(reason),
+        },
+    }
+}
+
+async fn setup_submit(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(s) = sb.setup(&id) else {
+        return not_found().await;
+    };
+    if s.obj.status != "open" {
+        return setup_closed(&s);
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<CardForm>(&body) else {
+        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
+    };
+    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
+    }
+    let (number, errors) = check_card(&form);
+    if !errors.is_empty() {
+        return setup_form_page(&s, errors, form.name.trim());
+    }
+    let card = SavedCard {
+        brand: brand_of(&number).to_owned(),
+        last4: number[number.len() - 4..].to_owned(),
+        behaviour: behaviour_for(&number),
+    };
+    drop(number);
+    let method = MethodObject {
+        id: format!("pm_{}", alnum_token()),
+        brand: card.brand.clone(),
+        last4: card.last4.clone(),
+    };
+    if let Ok(mut m) = sb.shared.methods.lock() {
+        m.insert(method.id.clone(), card);
+    }
+    if let Ok(mut setups) = sb.shared.setups.lock()
+        && let Some(sess) = setups.get_mut(&id)
+        && sess.obj.status == "open"
+    {
+        sess.obj.status = "succeeded".into();
+        sess.obj.method = Some(method);
+    }
+    Redirect::to(&s.return_url).into_response()
+}
+
+async fn setup_cancel(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(s) = sb.setup(&id) else {
+        return not_found().await;
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
+    };
+    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
+    }
+    if let Ok(mut setups) = sb.shared.setups.lock()
+        && let Some(sess) = setups.get_mut(&id)
+        && sess.obj.status == "open"
+    {
+        sess.obj.status = "canceled".into();
+    }
+    Redirect::to(&s.cancel_url).into_response()
+}
+
+async fn api_detach(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let removed = sb
+        .shared
+        .methods
+        .lock()
+        .ok()
+        .and_then(|mut m| m.remove(&id));
+    match removed {
+        Some(c) => axum::Json(MethodObject {
+            id,
+            brand: c.brand,
+            last4: c.last4,
+        })
+        .into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "not_found", "no such method"),
+    }
+}
+
+/// Charges a saved card at once; the answer is the charge, recorded like
+/// a checkout (so refunds and the transaction list see it).
+async fn api_charge(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let Ok(req) = serde_json::from_slice::<CreateCharge>(&body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed JSON body",
+        );
+    };
+    if req.amount <= 0 || req.amount > 100_000_000 || req.currency != "usd" {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_amount",
+            "amount out of range",
+        );
+    }
+    let key = idempotency_key(&headers, "charge");
+    match replayed(&sb, key.as_deref(), &req) {
+        Some(Ok(id)) => {
+            return match sb.session(&id) {
+                Some(s) => axum::Json(s.obj).into_response(),
+                None => api_error(StatusCode::INTERNAL_SERVER_ERROR, "lost", "lost charge"),
+            };
+        }
+        Some(Err(conflict)) => return conflict,
+        None => {}
+    }
+    let card = sb
+        .shared
+        .methods
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&req.method).cloned());
+    let Some(card) = card else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "no_such_method",
+            "no such saved card",
+        );
+    };
+    let id = format!("cs_{}", alnum_token());
+    let now = Timestamp::now().as_second();
+    let (status, failure_code, captured_at) = match card.behaviour {
+        ChargeBehaviour::Succeeds => ("succeeded", None, Some(now)),
+        ChargeBehaviour::Declines(reason) => ("failed", Some(reason.code().to_owned()), None),
+        ChargeBehaviour::NeedsHolder => ("requires_action", None, None),
+    };
+    let obj = CheckoutObject {
+        id: id.clone(),
+        url: String::new(),
+        status: status.into(),
+        amount: req.amount,
+        currency: req.currency.clone(),
+        expires_at: now,
+        reference: req.reference.clone(),
+        card: Some(Card {
+            brand: card.brand,
+            last4: card.last4,
+        }),
+        failure_code,
+        captured_at,
+    };
+    if let Ok(mut m) = sb.shared.sessions.lock() {
+        m.insert(
+            id.clone(),
+            Session {
+                obj: obj.clone(),
+                return_url: String::new(),
+                cancel_url: String::new(),
+                description: req.description.chars().take(200).collect(),
+                form_token: random_token(24),
+            },
+        );
+    }
+    remember(&sb, key, &id, fingerprint(&req));
+    axum::Json(obj).into_response()
 }
 
 /// Delivers each event, signed afresh at every attempt, retrying failures

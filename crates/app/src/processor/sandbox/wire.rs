@@ -137,3 +137,42 @@ impl CheckoutObject {
         }
     }
 }
+
+/// A hosted page for saving a card.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CreateSetup {
+    pub return_url: String,
+    pub cancel_url: String,
+    /// The merchant's own id for the card holder (our resident id).
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SetupObject {
+    pub id: String,
+    pub url: String,
+    /// `open`, `succeeded`, `canceled` or `expired`.
+    pub status: String,
+    pub reference: String,
+    pub expires_at: i64,
+    /// The card saved, once it is.
+    pub method: Option<MethodObject>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MethodObject {
+    pub id: String,
+    pub brand: String,
+    pub last4: String,
+}
+
+/// A charge on a saved card, without the card holder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CreateCharge {
+    pub method: String,
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+    /// Our payment id.
+    pub reference: String,
+}

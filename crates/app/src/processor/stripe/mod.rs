@@ -31,8 +31,9 @@ use self::wire::{
     BalanceTransaction, Customer, Expandable, Form, List, PaymentIntent, Refund, Session, Source,
 };
 use crate::processor::{
-    Captured, Checkout, CheckoutRequest, CheckoutStatus, DeclineReason, PaymentLookup, Payout,
-    Processor, ProcessorError, ProcessorTransaction, RefundOutcome, RefundRequest, TransactionKind,
+    Captured, ChargeOutcome, ChargeRequest, Checkout, CheckoutRequest, CheckoutStatus,
+    DeclineReason, PaymentLookup, Payout, Processor, ProcessorError, ProcessorTransaction,
+    RefundOutcome, RefundRequest, SavedMethod, Setup, SetupRequest, SetupStatus, TransactionKind,
     WebhookError, WebhookEvent, WebhookKind, origin_of, signature,
 };
 
@@ -520,6 +521,108 @@ impl Processor for StripeProcessor {
             .post("v1/checkout/sessions", &form, &req.idempotency_key)
             .await?;
         self.accept_session(req, &s)
+    }
+
+    async fn start_setup(&self, req: &SetupRequest) -> Result<Setup, ProcessorError> {
+        let customer = match &req.customer {
+            Some(c) => c.clone(),
+            None => self.create_customer(&req.resident_ref).await?,
+        };
+        let session = self
+            .create_setup_session(
+                &customer,
+                &req.return_url,
+                &req.cancel_url,
+                &req.idempotency_key,
+            )
+            .await?;
+        Ok(Setup {
+            processor_ref: session.id,
+            redirect_url: session.redirect_url,
+            customer: Some(customer),
+        })
+    }
+
+    async fn setup_status(&self, processor_ref: &str) -> Result<SetupStatus, ProcessorError> {
+        let s = self.session(processor_ref).await?;
+        if s.mode != "setup" {
+            return Err(ProcessorError::InvalidResponse(
+                "not a setup session".into(),
+            ));
+        }
+        match (s.status.as_deref(), s.setup_intent.as_deref()) {
+            (Some("open"), _) => Ok(SetupStatus::Open),
+            (Some("expired"), _) => Ok(SetupStatus::Closed),
+            (Some("complete"), Some(intent)) => {
+                check_id(intent, "seti_")?;
+                let si: wire::SetupIntent = self
+                    .client
+                    .get(&format!("v1/setup_intents/{intent}"), &[])
+                    .await?;
+                let method = match (si.status.as_str(), si.payment_method) {
+                    ("succeeded", Some(pm)) => pm,
+                    (status, _) => {
+                        return Err(ProcessorError::InvalidResponse(format!(
+                            "a completed setup left its intent {status}"
+                        )));
+                    }
+                };
+                let (brand, last4) = self.card_of(&method).await?;
+                Ok(SetupStatus::Saved(SavedMethod {
+                    method_ref: method,
+                    brand,
+                    last4,
+                }))
+            }
+            (status, _) => Err(ProcessorError::InvalidResponse(format!(
+                "unknown setup session state {status:?}"
+            ))),
+        }
+    }
+
+    async fn remove_method(
+        &self,
+        _customer: Option<&str>,
+        method_ref: &str,
+    ) -> Result<(), ProcessorError> {
+        match self.detach(method_ref).await {
+            Ok(()) | Err(ProcessorError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn charge_saved(&self, req: &ChargeRequest) -> Result<ChargeOutcome, ProcessorError> {
+        let customer = req.customer.as_deref().ok_or_else(|| {
+            ProcessorError::InvalidResponse("a saved card without its customer".into())
+        })?;
+        let outcome = self
+            .charge_off_session(
+                customer,
+                &req.method_ref,
+                req.total,
+                &req.payment_id,
+                &req.idempotency_key,
+            )
+            .await?;
+        Ok(match outcome {
+            OffSessionOutcome::Succeeded {
+                payment_intent,
+                captured,
+            } => ChargeOutcome::Succeeded {
+                processor_ref: payment_intent,
+                captured,
+            },
+            OffSessionOutcome::RequiresAction { payment_intent } => ChargeOutcome::RequiresAction {
+                processor_ref: payment_intent,
+            },
+            OffSessionOutcome::Declined {
+                payment_intent,
+                reason,
+            } => ChargeOutcome::Declined {
+                processor_ref: payment_intent,
+                reason,
+            },
+        })
     }
 
     async fn checkout_status(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError> {

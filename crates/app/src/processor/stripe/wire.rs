@@ -188,6 +188,14 @@ pub struct Refund {
 }
 
 /// `customer`.
+/// `setup_intent`: what a setup session saved.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct SetupIntent {
+    pub id: String,
+    pub status: String,
+    pub payment_method: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Customer {
     pub id: String,

@@ -172,8 +172,148 @@ pub async fn render(
             ));
             (subject, m)
         }
+        Mail::AutopayPlanned { planned_id, .. }
+        | Mail::ChargeDeclined { planned_id, .. }
+        | Mail::ChargeNotMade { planned_id, .. } => {
+            let Some(c) = planned_notice(app, resident.id, *planned_id, l).await? else {
+                return Ok(None);
+            };
+            let due = l.date(&c.due_date);
+            let on = l.date(&c.charge_on);
+            let mut m;
+            let subject;
+            match mail {
+                Mail::AutopayPlanned { .. } => {
+                    subject = l.msg1(
+                        "account-mail-autopay-subject",
+                        "department",
+                        c.department.as_str(),
+                    );
+                    m = Letter::new(l, subject.clone());
+                    m.paragraphs.push(l.msg_args(
+                        "account-mail-autopay-body",
+                        &[
+                            ("amount", l.money(c.amount).into()),
+                            ("card", c.card.clone().into()),
+                            ("date", on.clone().into()),
+                            ("due", due.clone().into()),
+                        ],
+                    ));
+                    m.paragraphs.push(l.msg("account-mail-autopay-change"));
+                }
+                Mail::ChargeDeclined { retry_on, .. } => {
+                    subject = l.msg1(
+                        "account-mail-declined-subject",
+                        "department",
+                        c.department.as_str(),
+                    );
+                    m = Letter::new(l, subject.clone());
+                    m.paragraphs.push(l.msg2(
+                        "account-mail-declined-body",
+                        "card",
+                        c.card.as_str(),
+                        "due",
+                        due.as_str(),
+                    ));
+                    m.paragraphs.push(match retry_on {
+                        Some(d) => l.msg1("account-mail-declined-retry", "date", l.date(d)),
+                        None => l.msg("account-mail-declined-final"),
+                    });
+                }
+                _ => {
+                    let reason = match mail {
+                        Mail::ChargeNotMade { reason, .. } => reason.as_str(),
+                        _ => "",
+                    };
+                    subject = l.msg1(
+                        "account-mail-not-made-subject",
+                        "department",
+                        c.department.as_str(),
+                    );
+                    m = Letter::new(l, subject.clone());
+                    m.paragraphs.push(l.msg(match reason {
+                        "over_max" => "account-mail-not-made-over-max",
+                        "needs_holder" => "account-mail-not-made-needs-holder",
+                        _ => "account-mail-not-made-card-removed",
+                    }));
+                    m.paragraphs.push(l.msg2(
+                        "account-mail-bill-amount",
+                        "amount",
+                        l.money(c.amount),
+                        "date",
+                        due.as_str(),
+                    ));
+                }
+            }
+            m.action = Some((l.msg("account-mail-bill-action"), url("/account")));
+            m.after.push(l.msg("account-mail-bill-autopay-note"));
+            (subject, m)
+        }
     };
     letter.rendered(subject).map(Some)
+}
+
+/// What an e-mail about a planned charge says.
+struct PlannedNotice {
+    department: String,
+    due_date: String,
+    charge_on: String,
+    amount: Cents,
+    /// "Visa ending 4242".
+    card: String,
+}
+
+async fn planned_notice(
+    app: &App,
+    resident_id: i64,
+    planned_id: i64,
+    l: Locale,
+) -> Result<Option<PlannedNotice>, String> {
+    let err = |e: store::StoreError| e.to_string();
+    let Some(p) = store::wallet::planned(app.db.reader(), planned_id)
+        .await
+        .map_err(err)?
+        .filter(|p| p.resident_id == resident_id)
+    else {
+        return Ok(None);
+    };
+    let Some(view) = store::receivables::view(app.db.reader(), p.receivable_id, app.now_us())
+        .await
+        .map_err(err)?
+    else {
+        return Ok(None);
+    };
+    let method_id = match p.method_id {
+        Some(m) => Some(m),
+        None => store::wallet::autopay_for(app.db.reader(), resident_id, view.service_account_id)
+            .await
+            .map_err(err)?
+            .map(|a| a.method_id),
+    };
+    let card = match method_id {
+        Some(m) => store::wallet::method(app.db.reader(), resident_id, m)
+            .await
+            .map_err(err)?,
+        None => None,
+    };
+    let card = match card {
+        Some(c) => crate::services::receipts::card_label(l, &c.brand, &c.last4),
+        None => l.msg("card-unknown"),
+    };
+    Ok(Some(PlannedNotice {
+        department: app
+            .config
+            .department(&view.department)
+            .map(|d| d.text(l).name)
+            .unwrap_or_else(|| view.department.clone()),
+        due_date: view.due_date.clone(),
+        charge_on: p.charge_on,
+        amount: p
+            .amount_cents
+            .map(Cents::new)
+            .unwrap_or_else(|| view.balance()),
+        card,
+    }))
 }
 
 /// What a bill e-mail says, while the resident still has e-bills on the

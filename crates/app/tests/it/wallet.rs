@@ -1,0 +1,531 @@
+//! The wallet, autopay and scheduled payments over HTTP with the sandbox
+//! processor, e-mail through aiosmtpd and the clock moved by hand: a card
+//! saved on the processor's page, autopay through a month (reminder,
+//! charge, receipt, history), a crash between the processor's charge and
+//! our record of it (charged once), declines retried then given up, a bill
+//! over the resident's maximum, scheduled payments and their
+//! cancellation, and a removed card.
+
+use app::processor::ChargeRequest;
+use app::services::payments::{StartItem, StartRequest};
+use app::services::wallet;
+
+use crate::accounts::{sign_in, sign_up_and_in, start, subject};
+use crate::db_tests;
+use crate::harness::{Backend, TestApp};
+use crate::mail::Smtp;
+use crate::resident::{Page, Resident};
+
+db_tests!(
+    autopay_through_a_month,
+    a_crash_after_the_charge_charges_once,
+    declines_are_retried_then_given_up,
+    over_the_maximum_and_removed_cards_are_not_charged,
+    scheduled_payments_run_on_their_day_and_can_be_cancelled,
+);
+
+/// Signs up, links account 1002-3345 (UT-1, $84.12 due December 18),
+/// saves `card` on the sandbox's page; returns the link id and the card id.
+async fn resident_with_card(
+    t: &TestApp,
+    r: &mut Resident<'_>,
+    smtp: &Smtp,
+    card: &str,
+) -> (String, i64) {
+    sign_up_and_in(r, smtp, "maria@example.com", 0).await;
+    r.get("/account/link/utilities").await;
+    let linked = r
+        .post(
+            "/account/link/utilities",
+            &[
+                ("account_number", "1002-3345"),
+                ("zip", "94110"),
+                ("last_bill", "84.12"),
+            ],
+        )
+        .await;
+    assert_eq!(linked.status, 303, "{}", linked.body);
+    let home = r.get("/account").await;
+    assert!(home.main().contains("Saved cards"));
+    let link_id = home
+        .main()
+        .split("/account/links/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned();
+    let card_id = save_card(t, r, card).await;
+    (link_id, card_id)
+}
+
+/// Saves a card through the sandbox's hosted page; returns its id.
+async fn save_card(t: &TestApp, r: &mut Resident<'_>, number: &str) -> i64 {
+    let before = t.count("SELECT COUNT(*) FROM wallet_methods").await;
+    let to = r.post("/account/cards/add", &[]).await;
+    assert_eq!(to.status, 303, "{}", to.body);
+    let setup = to.location.unwrap();
+    assert!(
+        setup.starts_with(&t.sandbox),
+        "the processor's origin: {setup}"
+    );
+    let page = r.get(&setup).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Save a card"));
+    let token = page.input("token").unwrap();
+    let form = [
+        ("token", token.as_str()),
+        ("name", "Maria Lopez"),
+        ("number", number),
+        ("expiry", "12/39"),
+        ("cvc", "123"),
+    ];
+    let back = crate::resident::read(r.client.post(&setup).form(&form).send().await.unwrap()).await;
+    assert_eq!(back.status, 303);
+    let ret = back.location.unwrap();
+    assert!(ret.contains("/account/wallet/return?s="), "{ret}");
+    let done = r.get(&ret).await;
+    assert_eq!(done.location.as_deref(), Some("/account?notice=card-saved"));
+    // A second visit to the return link saves nothing more.
+    let again = r.get(&ret).await;
+    assert_eq!(
+        again.location.as_deref(),
+        Some("/account?notice=card-not-saved")
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM wallet_methods").await,
+        before + 1
+    );
+    let home = r.get("/account?notice=card-saved").await;
+    assert!(home.main().contains("Your card is saved."));
+    t.count("SELECT MAX(id) FROM wallet_methods").await
+}
+
+async fn autopay_on(r: &mut Resident<'_>, link: &str, card: i64, days: &str, max: &str) -> Page {
+    r.get("/account").await;
+    r.post(
+        &format!("/account/links/{link}/autopay"),
+        &[("card", &card.to_string()), ("days", days), ("max", max)],
+    )
+    .await
+}
+
+/// Moves the clock to 09:00 on `date` (city time) and runs what is due.
+async fn run_on(t: &TestApp, date: jiff::civil::Date) {
+    let target = date
+        .at(9, 0, 0, 0)
+        .to_zoned_datetime(t.app.config.timezone.clone())
+        .unwrap()
+        .timestamp();
+    let clock = t.clock.as_ref().unwrap();
+    let now = t.app.now();
+    if target > now {
+        clock.advance(now.duration_until(target));
+    }
+    sweep_and_drain(t).await;
+}
+
+async fn sweep_and_drain(t: &TestApp) {
+    for _ in 0..2 {
+        app::services::wallet::plan_autopay(&t.app).await.unwrap();
+        app::services::residents::queue_notices(&t.app)
+            .await
+            .unwrap();
+        app::jobs::drain(&t.app).await.unwrap();
+    }
+    // The app's own worker may hold a job it claimed first: wait for it.
+    for _ in 0..200 {
+        let running = t
+            .count("SELECT COUNT(*) FROM jobs WHERE status = 'running'")
+            .await;
+        if running == 0 {
+            app::jobs::drain(&t.app).await.unwrap();
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("a job kept running");
+}
+
+fn dec(day: i8) -> jiff::civil::Date {
+    jiff::civil::date(2026, 12, day)
+}
+
+async fn autopay_through_a_month(b: Backend) {
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let row = t
+        .count("SELECT COUNT(*) FROM wallet_methods WHERE brand = 'visa' AND last4 = '4242'")
+        .await;
+    assert_eq!(row, 1, "only the brand and last four digits are kept");
+    let on = autopay_on(&mut r, &link, card, "3", "").await;
+    assert_eq!(on.location.as_deref(), Some("/account?notice=autopay-on"));
+    let home = r.get("/account?notice=autopay-on").await;
+    assert!(
+        home.main()
+            .contains("Autopay is on: Visa ending 4242 is charged 3 days before each due date."),
+        "{}",
+        home.main()
+    );
+
+    // The sweep plans UT-1's charge for December 15 and tells the
+    // resident; nothing is charged before then.
+    sweep_and_drain(&t).await;
+    let mails = smtp.wait_for(2).await;
+    let planned = mails
+        .iter()
+        .find(|m| subject(m) == "Autopay will pay your Utilities bill")
+        .unwrap_or_else(|| panic!("{mails:#?}"));
+    assert!(
+        planned.contains("We will charge $84.12 to your Visa ending 4242 on December 15, 2026")
+    );
+    assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0);
+    let home = r.get("/account").await;
+    assert!(home.main().contains("Upcoming payments"));
+    assert!(home.main().contains("December 15, 2026"));
+
+    run_on(&t, dec(14)).await;
+    assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0, "not yet");
+    run_on(&t, dec(15)).await;
+    assert_eq!(t.balance("UT-1").await, 0, "paid in full on the day");
+    let paid = t
+        .count("SELECT COUNT(*) FROM planned_charges WHERE status = 'paid'")
+        .await;
+    assert_eq!(paid, 1);
+    // The receipt goes to the account's address.
+    let mails = smtp.wait_for(3).await;
+    let receipt = mails
+        .iter()
+        .find(|m| subject(m).starts_with("Your payment receipt"))
+        .unwrap();
+    assert!(receipt.contains("To: maria@example.com"));
+    assert!(receipt.contains("Visa ending 4242"));
+
+    // Later sweeps and job runs charge nothing more.
+    run_on(&t, dec(16)).await;
+    assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 3);
+
+    // The history shows it (signed in again: days have passed).
+    sign_in(&mut r, "maria@example.com").await;
+    let home = r.get("/account").await;
+    let number: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT receipt_number FROM payments")
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap()
+            .try_get("receipt_number")
+            .unwrap()
+    };
+    assert!(home.main().contains(&number));
+    assert!(home.main().contains("Nothing is due on this account."));
+    t.stop().await;
+}
+
+async fn a_crash_after_the_charge_charges_once(b: Backend) {
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    autopay_on(&mut r, &link, card, "3", "").await;
+    sweep_and_drain(&t).await;
+    let planned = t.count("SELECT MAX(id) FROM planned_charges").await;
+
+    // The job got as far as the processor's charge and the process died
+    // before recording it: the payment exists (created), the processor
+    // has charged the card, our books know nothing of it.
+    let clock = t.clock.as_ref().unwrap();
+    let target = dec(15)
+        .at(9, 0, 0, 0)
+        .to_zoned_datetime(t.app.config.timezone.clone())
+        .unwrap()
+        .timestamp();
+    clock.advance(t.app.now().duration_until(target));
+    let bill = t.bill_id("UT-1").await;
+    let key = format!("planned-{planned}-0");
+    let actor = app::audit::Actor::System("autopay");
+    let payment = app::services::payments::prepare(
+        &t.app,
+        &StartRequest {
+            items: vec![StartItem {
+                receivable_id: bill,
+                amount: domain::Cents::new(8412),
+                seen_balance: None,
+            }],
+            idempotency_key: &key,
+            email: None,
+            locale: app::i18n::Locale::En,
+            actor: &actor,
+            source_ip: None,
+        },
+    )
+    .await
+    .unwrap();
+    let method: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT method_ref FROM wallet_methods")
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap()
+            .try_get("method_ref")
+            .unwrap()
+    };
+    let first = t
+        .app
+        .processor
+        .charge_saved(&ChargeRequest {
+            payment_id: payment.id.clone(),
+            idempotency_key: format!("charge-{}", payment.id),
+            customer: None,
+            method_ref: method,
+            total: payment.total,
+            description: "City of Springfield".into(),
+        })
+        .await
+        .unwrap();
+    let app::processor::ChargeOutcome::Succeeded { processor_ref, .. } = first else {
+        panic!("{first:?}");
+    };
+
+    // After the restart the job runs again.
+    assert_eq!(
+        wallet::run_planned(&t.app, planned).await.unwrap(),
+        wallet::Ran::Done
+    );
+    app::jobs::drain(&t.app).await.unwrap();
+    let p = t.payment(&payment.id).await;
+    assert!(crate::resident::is_succeeded(&p), "{p:?}");
+    assert_eq!(p.processor_ref.as_deref(), Some(processor_ref.as_str()));
+    assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 1);
+    assert_eq!(t.balance("UT-1").await, 0);
+    // One charge at the processor.
+    let from = t.app.now() - jiff::SignedDuration::from_hours(24 * 40);
+    let to = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    let charges: Vec<_> = t
+        .app
+        .processor
+        .transactions(
+            from.min(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)),
+            to,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.checkout_ref == processor_ref)
+        .collect();
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    // And one posting.
+    let entries = t
+        .count(&format!(
+            "SELECT COUNT(*) FROM journal_entries WHERE payment_id = '{}'",
+            payment.id
+        ))
+        .await;
+    assert_eq!(entries, 1);
+    t.stop().await;
+}
+
+async fn declines_are_retried_then_given_up(b: Backend) {
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4000000000000002").await;
+    autopay_on(&mut r, &link, card, "6", "").await;
+    sweep_and_drain(&t).await;
+    smtp.wait_for(2).await;
+    // December 12: declined, tried again on the 14th and the 16th, then
+    // given up (the 18th is the due date: no third retry).
+    run_on(&t, dec(12)).await;
+    let mails = smtp.wait_for(3).await;
+    let first = mails
+        .iter()
+        .find(|m| subject(m) == "Your Utilities payment did not go through")
+        .unwrap_or_else(|| panic!("{mails:#?}"));
+    assert!(first.contains("We will try again on December 14, 2026"));
+    run_on(&t, dec(14)).await;
+    let mails = smtp.wait_for(4).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("We will try again on December 16, 2026"))
+    );
+    run_on(&t, dec(16)).await;
+    let mails = smtp.wait_for(5).await;
+    assert!(mails.iter().any(|m| m.contains("We will not try again")));
+    run_on(&t, dec(17)).await;
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM payments WHERE status = 'failed'")
+            .await,
+        3,
+        "three attempts, each its own payment"
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM planned_charges WHERE status = 'declined'")
+            .await,
+        1
+    );
+    assert_eq!(t.balance("UT-1").await, 8412);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 5);
+    t.stop().await;
+}
+
+async fn over_the_maximum_and_removed_cards_are_not_charged(b: Backend) {
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let bad = autopay_on(&mut r, &link, card, "40", "").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.main().contains("from 0 to 28"));
+    let on = autopay_on(&mut r, &link, card, "3", "50.00").await;
+    assert_eq!(on.location.as_deref(), Some("/account?notice=autopay-on"));
+    sweep_and_drain(&t).await;
+    run_on(&t, dec(15)).await;
+    let mails = smtp.wait_for(3).await;
+    let told = mails
+        .iter()
+        .find(|m| subject(m) == "Your Utilities bill was not paid automatically")
+        .unwrap_or_else(|| panic!("{mails:#?}"));
+    assert!(told.contains("more than the most you set"));
+    assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0);
+
+    // Removing the card removes it at the processor and turns autopay off.
+    sign_in(&mut r, "maria@example.com").await;
+    let gone = r.post(&format!("/account/cards/{card}/remove"), &[]).await;
+    assert_eq!(
+        gone.location.as_deref(),
+        Some("/account?notice=card-removed")
+    );
+    let home = r.get("/account").await;
+    assert!(home.main().contains("Autopay is off for this account."));
+    let method: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT method_ref FROM wallet_methods")
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap()
+            .try_get("method_ref")
+            .unwrap()
+    };
+    let refused = t
+        .app
+        .processor
+        .charge_saved(&ChargeRequest {
+            payment_id: "00000000-0000-0000-0000-000000000000".into(),
+            idempotency_key: "after-removal".into(),
+            customer: None,
+            method_ref: method,
+            total: domain::Cents::new(100),
+            description: "test".into(),
+        })
+        .await;
+    assert!(refused.is_err(), "the processor no longer has the card");
+    // Someone else's card cannot be removed.
+    let mut other = t.resident();
+    sign_up_and_in(&mut other, &smtp, "eve@example.com", 3).await;
+    let theirs = other
+        .post(&format!("/account/cards/{card}/remove"), &[])
+        .await;
+    assert_eq!(theirs.status, 404);
+    t.stop().await;
+}
+
+async fn scheduled_payments_run_on_their_day_and_can_be_cancelled(b: Backend) {
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    let (_, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let bill = t.bill_id("UT-1").await;
+    let path = format!("/account/schedule/{bill}");
+    let form = r.get(&path).await;
+    assert_eq!(form.status, 200);
+    assert!(form.main().contains("$84.12 is owed"));
+    let card = card.to_string();
+    // A day after the due date, and a malformed one, are refused.
+    let late = r
+        .post(
+            &path,
+            &[("amount", "20.00"), ("date", "2026-12-19"), ("card", &card)],
+        )
+        .await;
+    assert_eq!(late.status, 400);
+    assert!(
+        late.main()
+            .contains("choose a day from tomorrow until December 18, 2026")
+    );
+    let bad = r
+        .post(
+            &path,
+            &[("amount", "20.00"), ("date", "next week"), ("card", &card)],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.main().contains("year-month-day"));
+    let too_much = r
+        .post(
+            &path,
+            &[
+                ("amount", "100.00"),
+                ("date", "2026-12-10"),
+                ("card", &card),
+            ],
+        )
+        .await;
+    assert_eq!(too_much.status, 400);
+    // Two scheduled; one cancelled.
+    for date in ["2026-12-05", "2026-12-10"] {
+        let ok = r
+            .post(
+                &path,
+                &[("amount", "20.00"), ("date", date), ("card", &card)],
+            )
+            .await;
+        assert_eq!(
+            ok.location.as_deref(),
+            Some("/account?notice=scheduled"),
+            "{}",
+            ok.body
+        );
+    }
+    let home = r.get("/account").await;
+    assert!(
+        home.main()
+            .contains("Cancel the payment of December 5, 2026")
+    );
+    let first = t.count("SELECT MIN(id) FROM planned_charges").await;
+    let cancelled = r
+        .post(&format!("/account/scheduled/{first}/cancel"), &[])
+        .await;
+    assert_eq!(
+        cancelled.location.as_deref(),
+        Some("/account?notice=schedule-cancelled")
+    );
+    let again = r
+        .post(&format!("/account/scheduled/{first}/cancel"), &[])
+        .await;
+    assert_eq!(again.status, 404, "only a waiting payment can be cancelled");
+
+    run_on(&t, dec(5)).await;
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM payments").await,
+        0,
+        "cancelled"
+    );
+    run_on(&t, dec(10)).await;
+    assert_eq!(t.balance("UT-1").await, 8412 - 2000);
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM planned_charges WHERE status = 'paid'")
+            .await,
+        1
+    );
+    t.stop().await;
+}
