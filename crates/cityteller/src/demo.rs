@@ -484,8 +484,12 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
         args.sandbox
     );
     println!(
-        "  E-mail:     receipts are written to {}/*.eml\n",
+        "  E-mail:     receipts and account e-mails are written to {}/*.eml",
         outbox.display()
+    );
+    println!(
+        "  Accounts:   http://{}/account/signup (the confirmation link arrives in the outbox)\n",
+        running.public_addr
     );
     println!("  Demo accounts (choose \"Pay a utilities bill\"):");
     for a in DEMO_ACCOUNTS {

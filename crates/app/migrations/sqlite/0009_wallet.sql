@@ -6,6 +6,11 @@
 -- with the same idempotency key, so the card is charged once).
 
 ALTER TABLE residents ADD COLUMN processor_customer TEXT;
+-- An optional second factor: the authenticator secret (sealed), one being
+-- set up, and the last time step used (each code works once).
+ALTER TABLE residents ADD COLUMN totp_secret_enc TEXT;
+ALTER TABLE residents ADD COLUMN totp_pending_enc TEXT;
+ALTER TABLE residents ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE wallet_methods (
     id INTEGER PRIMARY KEY,

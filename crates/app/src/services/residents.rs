@@ -420,6 +420,9 @@ pub enum SignInError {
     /// confirmation link is on its way.
     #[error("address not confirmed")]
     Unconfirmed,
+    /// The password was right; the authenticator code is asked next.
+    #[error("second factor needed")]
+    NeedsCode(SignedIn),
     #[error(transparent)]
     Resident(#[from] ResidentError),
 }
@@ -484,6 +487,19 @@ pub async fn sign_in(
         .map_err(|e| ResidentError::Hash(e.to_string()))?;
     let mut tx = app.db.begin().await?;
     let outcome = match (ok, &resident) {
+        (true, Some(r)) if r.confirmed && r.totp_secret_enc.is_some() => {
+            let what = (
+                "resident.password_accepted",
+                Some(format!("resident:{}", r.id)),
+                Outcome::Success,
+            );
+            record(&mut tx, app, &actor(r.id), what, ip, json!({})).await?;
+            Err(SignInError::NeedsCode(SignedIn {
+                id: r.id,
+                epoch: r.session_epoch,
+                locale: Locale::parse(&r.locale).unwrap_or_default(),
+            }))
+        }
         (true, Some(r)) if r.confirmed => {
             store::staff::clear_throttle(&mut tx, &keys[0].0).await?;
             rows::signed_in(&mut tx, r.id, now).await?;
@@ -543,6 +559,189 @@ pub async fn sign_in(
     };
     tx.commit().await?;
     outcome
+}
+
+fn totp_context<'a>(column: &'static str, id: &'a str) -> FieldContext<'a> {
+    FieldContext {
+        table: "residents",
+        column,
+        row: id,
+    }
+}
+
+/// The second step of signing in: a code from the authenticator app,
+/// each good once, throttled like the password.
+pub async fn second_factor(
+    app: &App,
+    who: SignedIn,
+    code: &str,
+    ip: Option<IpAddr>,
+) -> Result<SignedIn, SignInError> {
+    let now = app.now_us();
+    let key = format!("resident-code:{}", who.id);
+    let (failures, blocked_until) = store::staff::throttle(app.db.reader(), &key).await?;
+    if blocked_until > now {
+        return Err(SignInError::Throttled(
+            (blocked_until - now + 999_999) / 1_000_000,
+        ));
+    }
+    let Some(r) = current_any(app, who.id, who.epoch).await? else {
+        return Err(SignInError::Invalid);
+    };
+    let step = match &r.totp_secret_enc {
+        Some(sealed) => {
+            let secret = open_secret(app, "totp_secret", r.id, sealed)?;
+            secret.verify(code, app.now().as_second(), r.totp_last_step)
+        }
+        None => None,
+    };
+    let mut tx = app.db.begin().await?;
+    let fresh = match step {
+        Some(s) => rows::use_totp_step(&mut tx, r.id, s).await?,
+        None => false,
+    };
+    let result = if fresh {
+        store::staff::clear_throttle(&mut tx, &key).await?;
+        rows::signed_in(&mut tx, r.id, now).await?;
+        let what = (
+            "resident.signed_in",
+            Some(format!("resident:{}", r.id)),
+            Outcome::Success,
+        );
+        record(
+            &mut tx,
+            app,
+            &actor(r.id),
+            what,
+            ip,
+            json!({ "second_factor": "totp" }),
+        )
+        .await?;
+        Ok(who)
+    } else {
+        let until =
+            now + crate::services::staff_auth::delay_after(failures + 1, SIGN_IN_FREE_FAILURES);
+        store::staff::record_failure(&mut tx, &key, until, now).await?;
+        let what = (
+            "resident.second_factor_failed",
+            Some(format!("resident:{}", r.id)),
+            Outcome::Failure,
+        );
+        record(&mut tx, app, &Actor::Anonymous, what, ip, json!({})).await?;
+        Err(SignInError::Invalid)
+    };
+    tx.commit().await?;
+    result
+}
+
+fn open_secret(
+    app: &App,
+    column: &'static str,
+    id: i64,
+    sealed: &str,
+) -> Result<crate::crypto::totp::TotpSecret, ResidentError> {
+    let b32 = app
+        .keys
+        .fields
+        .open(sealed, &totp_context(column, &id.to_string()))
+        .map_err(|e| ResidentError::Crypto(e.to_string()))?;
+    crate::crypto::totp::TotpSecret::from_base32(&b32)
+        .ok_or_else(|| ResidentError::Crypto("bad stored secret".into()))
+}
+
+/// Starts setting up the authenticator: a new secret, kept sealed until
+/// a code from it confirms it. Returns the secret (base32) and the
+/// `otpauth:` URL for the QR code.
+pub async fn totp_begin(app: &App, r: &ResidentRow) -> Result<(String, String), ResidentError> {
+    let secret = crate::crypto::totp::TotpSecret::generate();
+    let sealed = app
+        .keys
+        .fields
+        .seal(
+            &secret.base32(),
+            &totp_context("totp_pending", &r.id.to_string()),
+        )
+        .map_err(|e| ResidentError::Crypto(e.to_string()))?;
+    let mut tx = app.db.begin().await?;
+    rows::set_pending_totp(&mut tx, r.id, &sealed).await?;
+    tx.commit().await?;
+    let account = email_of(app, r)?;
+    Ok((
+        secret.base32(),
+        secret.otpauth_url(&app.config.city_name, account.expose()),
+    ))
+}
+
+/// Turns the second factor on once a code from the new secret checks
+/// out; `false` if it does not.
+pub async fn totp_enable(
+    app: &App,
+    r: &ResidentRow,
+    code: &str,
+    ip: Option<IpAddr>,
+) -> Result<bool, ResidentError> {
+    let Some(sealed) = &r.totp_pending_enc else {
+        return Ok(false);
+    };
+    let secret = open_secret(app, "totp_pending", r.id, sealed)?;
+    let Some(step) = secret.verify(code, app.now().as_second(), 0) else {
+        return Ok(false);
+    };
+    let kept = app
+        .keys
+        .fields
+        .seal(
+            &secret.base32(),
+            &totp_context("totp_secret", &r.id.to_string()),
+        )
+        .map_err(|e| ResidentError::Crypto(e.to_string()))?;
+    let mut tx = app.db.begin().await?;
+    rows::set_totp(&mut tx, r.id, Some(&kept), step).await?;
+    let what = (
+        "resident.second_factor_on",
+        Some(format!("resident:{}", r.id)),
+        Outcome::Success,
+    );
+    record(&mut tx, app, &actor(r.id), what, ip, json!({})).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Turns the second factor off, with a current code; `false` if the code
+/// does not check out.
+pub async fn totp_disable(
+    app: &App,
+    r: &ResidentRow,
+    code: &str,
+    ip: Option<IpAddr>,
+) -> Result<bool, ResidentError> {
+    let Some(sealed) = &r.totp_secret_enc else {
+        return Ok(false);
+    };
+    let secret = open_secret(app, "totp_secret", r.id, sealed)?;
+    if secret
+        .verify(code, app.now().as_second(), r.totp_last_step)
+        .is_none()
+    {
+        return Ok(false);
+    }
+    let mut tx = app.db.begin().await?;
+    rows::set_totp(&mut tx, r.id, None, 0).await?;
+    let what = (
+        "resident.second_factor_off",
+        Some(format!("resident:{}", r.id)),
+        Outcome::Success,
+    );
+    record(&mut tx, app, &actor(r.id), what, ip, json!({})).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The resident, confirmed and with that session epoch.
+async fn current_any(app: &App, id: i64, epoch: i64) -> Result<Option<ResidentRow>, ResidentError> {
+    Ok(rows::by_id(app.db.reader(), id)
+        .await?
+        .filter(|r| r.confirmed && r.session_epoch == epoch))
 }
 
 /// The resident a session names, if the account still accepts that

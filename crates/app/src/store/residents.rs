@@ -17,11 +17,16 @@ pub struct ResidentRow {
     pub session_epoch: i64,
     pub link_failures: i64,
     pub link_failures_since: i64,
+    /// The sealed authenticator secret, when the second factor is on.
+    pub totp_secret_enc: Option<String>,
+    pub totp_pending_enc: Option<String>,
+    pub totp_last_step: i64,
 }
 
 const RESIDENT: &str =
     "SELECT id, email_index, email_enc, password_hash, locale, confirmed_at, session_epoch,
-    link_failures, link_failures_since FROM residents";
+    link_failures, link_failures_since, totp_secret_enc, totp_pending_enc, totp_last_step
+    FROM residents";
 
 fn resident_from(r: &AnyRow) -> Result<ResidentRow, StoreError> {
     Ok(ResidentRow {
@@ -34,6 +39,9 @@ fn resident_from(r: &AnyRow) -> Result<ResidentRow, StoreError> {
         session_epoch: r.try_get("session_epoch")?,
         link_failures: r.try_get("link_failures")?,
         link_failures_since: r.try_get("link_failures_since")?,
+        totp_secret_enc: r.try_get("totp_secret_enc")?,
+        totp_pending_enc: r.try_get("totp_pending_enc")?,
+        totp_last_step: r.try_get("totp_last_step")?,
     })
 }
 
@@ -134,6 +142,49 @@ pub async fn signed_in(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreEr
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Keeps a secret being set up (replacing any earlier one).
+pub async fn set_pending_totp(conn: &mut Conn, id: i64, sealed: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE residents SET totp_pending_enc = $2 WHERE id = $1")
+        .bind(id)
+        .bind(sealed)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Turns the second factor on with the secret being set up (sealed anew
+/// for its own column), or off with `None`.
+pub async fn set_totp(
+    conn: &mut Conn,
+    id: i64,
+    sealed: Option<&str>,
+    step: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE residents SET totp_secret_enc = $2, totp_pending_enc = NULL, totp_last_step = $3
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(sealed)
+    .bind(step)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the time step of a code just used; `false` if it (or a later
+/// one) was used already.
+pub async fn use_totp_step(conn: &mut Conn, id: i64, step: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE residents SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+    )
+    .bind(id)
+    .bind(step)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Counts a wrong proof; the count restarts after `window` microseconds.

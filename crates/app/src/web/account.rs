@@ -45,6 +45,9 @@ pub fn routes() -> Router<App> {
         .route("/account/signup", get(signup_form).post(signup))
         .route("/account/signin", get(signin_form).post(signin))
         .route("/account/signout", post(signout))
+        .route("/account/signin/code", get(code_form).post(code))
+        .route("/account/totp", get(totp_form).post(totp_enable))
+        .route("/account/totp/off", post(totp_disable))
         .route("/account/confirm/{token}", get(confirm_page).post(confirm))
         .route(
             "/account/reset",
@@ -306,6 +309,7 @@ async fn switch_session(
         id: s.id,
         epoch: s.epoch,
     });
+    data.second_factor = None;
     if who.is_none() {
         data.grants.clear();
         data.draft = None;
@@ -587,6 +591,18 @@ async fn signin(
             let data = session.load(&app).await?;
             return switch_session(&app, &session, data, Some(who), "/account").await;
         }
+        Err(SignInError::NeedsCode(who)) => {
+            let mut data = session.load(&app).await?;
+            data.second_factor = Some((
+                SignedInResident {
+                    id: who.id,
+                    epoch: who.epoch,
+                },
+                app.now_us(),
+            ));
+            session.save(&app, &data).await?;
+            return Ok(Redirect::to("/account/signin/code").into_response());
+        }
         Err(SignInError::Invalid) => l.msg("account-signin-invalid"),
         Err(SignInError::Throttled(wait)) => {
             l.msg1("account-signin-throttled", "minutes", (wait + 59) / 60)
@@ -843,6 +859,8 @@ struct HomePage<'a> {
     history: Vec<HistoryView>,
     cards: Vec<CardView>,
     planned: Vec<PlannedView>,
+    /// The second factor is on.
+    totp_on: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -968,6 +986,8 @@ async fn home(
         Some("autopay-on") => Some(l.msg("account-notice-autopay-on")),
         Some("autopay-off") => Some(l.msg("account-notice-autopay-off")),
         Some("scheduled") => Some(l.msg("account-notice-scheduled")),
+        Some("totp-on") => Some(l.msg("account-notice-totp-on")),
+        Some("totp-off") => Some(l.msg("account-notice-totp-off")),
         Some("schedule-cancelled") => Some(l.msg("account-notice-schedule-cancelled")),
         _ => None,
     };
@@ -990,6 +1010,7 @@ async fn home(
         history,
         cards,
         planned,
+        totp_on: resident.totp_secret_enc.is_some(),
     })
 }
 
@@ -1620,4 +1641,227 @@ async fn cancel_scheduled(
         Ok(false) => Err(WebError::NotFound),
         Err(e) => wallet_error(&app, &session, &page, e),
     }
+}
+
+// --- Second factor -------------------------------------------------------
+
+/// A code is asked for at most this long after the password.
+const CODE_WINDOW_US: i64 = 5 * 60 * 1_000_000;
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+fn code_field(l: Locale, errors: &[FieldError]) -> Field {
+    let mut f = Field::new(
+        "code",
+        (l.msg("account-code-label"), l.msg("account-code-hint")),
+        ("text", "one-time-code"),
+        "",
+        errors,
+    );
+    f.inputmode = "numeric";
+    f.narrow = true;
+    f
+}
+
+fn code_fields(l: Locale, errors: &[FieldError]) -> Form {
+    Form {
+        heading: l.msg("account-code-title"),
+        intro: vec![l.msg("account-code-intro")],
+        action: "/account/signin/code".into(),
+        fields: vec![code_field(l, errors)],
+        submit: l.msg("account-signin-submit"),
+        links: vec![("/account/signin".into(), l.msg("account-code-start-again"))],
+    }
+}
+
+/// The resident waiting for the code step, while the window is open.
+async fn waiting_for_code(
+    app: &App,
+    session: &ResidentSession,
+) -> Result<Option<(SessionData, SignedInResident)>, WebError> {
+    let data = session.load(app).await?;
+    Ok(match data.second_factor {
+        Some((who, at)) if app.now_us() - at < CODE_WINDOW_US => Some((data, who)),
+        _ => None,
+    })
+}
+
+async fn code_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    if waiting_for_code(&app, &session).await?.is_none() {
+        return Ok(Redirect::to("/account/signin").into_response());
+    }
+    form_page(
+        &app,
+        &session,
+        &page,
+        code_fields(page.locale, &[]),
+        Vec::new(),
+    )
+}
+
+async fn code(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response, WebError> {
+    enabled(&app)?;
+    if let Some(too_many) = limits::check(&app, ip, Class::SignIn).await {
+        return Ok(too_many);
+    }
+    let Some((data, who)) = waiting_for_code(&app, &session).await? else {
+        return Ok(Redirect::to("/account/signin").into_response());
+    };
+    let l = page.locale;
+    let pending = SignedIn {
+        id: who.id,
+        epoch: who.epoch,
+        locale: l,
+    };
+    let error = match residents::second_factor(&app, pending, &form.code, ip).await {
+        Ok(who) => return switch_session(&app, &session, data, Some(who), "/account").await,
+        Err(SignInError::Throttled(wait)) => {
+            l.msg1("account-signin-throttled", "minutes", (wait + 59) / 60)
+        }
+        Err(SignInError::Resident(e)) => return Err(internal(e)),
+        Err(_) => l.msg("account-code-wrong"),
+    };
+    let errors = vec![FieldError::new("code", error)];
+    form_page(&app, &session, &page, code_fields(l, &errors), errors)
+}
+
+async fn totp_page(
+    app: &App,
+    session: &ResidentSession,
+    page: &PageLocale,
+    resident: &ResidentRow,
+    errors: Vec<FieldError>,
+) -> Result<Response, WebError> {
+    let l = page.locale;
+    let (secret, url) = residents::totp_begin(app, resident)
+        .await
+        .map_err(internal)?;
+    let qr = crate::web::staff::enrol::qr_svg(&url)?;
+    let form = Form {
+        heading: l.msg("account-totp-title"),
+        intro: vec![
+            l.msg("account-totp-intro"),
+            l.msg1("account-totp-secret", "secret", secret),
+        ],
+        action: "/account/totp".into(),
+        fields: vec![code_field(l, &errors)],
+        submit: l.msg("account-totp-submit"),
+        links: vec![("/account".into(), l.msg("account-back"))],
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let title = page_title(l, form.heading.clone(), !errors.is_empty());
+    render_status(
+        status,
+        &TotpPage {
+            chrome: Chrome::resident(app, page, title),
+            qr,
+            form: FormPage {
+                chrome: Chrome::resident(app, page, String::new()),
+                heading: form.heading,
+                intro: form.intro,
+                action: form.action,
+                csrf: session.csrf_token(app),
+                fields: form.fields,
+                submit: form.submit,
+                links: form.links,
+                errors,
+            },
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "account/totp.html")]
+struct TotpPage<'a> {
+    chrome: Chrome<'a>,
+    /// The QR code (SVG, made here).
+    qr: String,
+    form: FormPage<'a>,
+}
+
+async fn totp_form(
+    State(app): State<App>,
+    session: ResidentSession,
+    page: PageLocale,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    if resident.totp_secret_enc.is_some() {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    totp_page(&app, &session, &page, &resident, Vec::new()).await
+}
+
+async fn totp_enable(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    if residents::totp_enable(&app, &resident, &form.code, ip)
+        .await
+        .map_err(internal)?
+    {
+        return Ok(Redirect::to("/account?notice=totp-on").into_response());
+    }
+    // A new secret for the next try: the resident scans again.
+    let errors = vec![FieldError::new(
+        "code",
+        page.locale.msg("account-totp-wrong"),
+    )];
+    let fresh = rows::by_id(app.db.reader(), resident.id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    totp_page(&app, &session, &page, &fresh, errors).await
+}
+
+async fn totp_disable(
+    State(app): State<App>,
+    session: ResidentSession,
+    ClientIp(ip): ClientIp,
+    page: PageLocale,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response, WebError> {
+    let (_, resident) = match require(&app, &session).await? {
+        Ok(v) => v,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    if residents::totp_disable(&app, &resident, &form.code, ip)
+        .await
+        .map_err(internal)?
+    {
+        return Ok(Redirect::to("/account?notice=totp-off").into_response());
+    }
+    let l = page.locale;
+    Message::new(l, "account-totp-off-refused-title")
+        .status(StatusCode::BAD_REQUEST)
+        .say(l.msg("account-totp-off-refused"))
+        .link("/account", l.msg("account-back"))
+        .show(&app, &session, &page)
 }

@@ -114,6 +114,10 @@ pub struct SessionData {
     /// The resident account signed in on this session.
     #[serde(default)]
     pub resident: Option<SignedInResident>,
+    /// A resident whose password was right, asked for the code from their
+    /// authenticator app (with when, in microseconds).
+    #[serde(default)]
+    pub second_factor: Option<(SignedInResident, i64)>,
 }
 
 /// A resident signed in: valid while the account's session epoch is the

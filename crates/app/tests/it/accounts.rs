@@ -18,6 +18,7 @@ db_tests!(
     reset_ends_other_sessions_and_links_expire,
     linking_needs_proof_and_is_throttled,
     e_bills_reminders_unsubscribe_and_history,
+    second_factor_when_turned_on,
 );
 
 const PASSWORD: &str = "lantern orchard pebble tide";
@@ -722,4 +723,145 @@ async fn e_bills_reminders_unsubscribe_and_history(b: Backend) {
         1
     );
     t.stop().await;
+}
+
+/// The code an authenticator with `secret` shows at the app's time, `ahead`
+/// steps later.
+fn code_for(t: &TestApp, secret: &str, ahead: i64) -> String {
+    let s = app::crypto::totp::TotpSecret::from_base32(secret).unwrap();
+    s.code_at_step(t.app.now().as_second() / 30 + ahead)
+}
+
+fn key_on(page: &crate::resident::Page) -> String {
+    let main = page.main();
+    let start = main.find("Key: ").expect("the key is shown") + 5;
+    main[start..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+async fn second_factor_when_turned_on(b: Backend) {
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    sign_up_and_in(&mut r, &smtp, "ana@example.com", 0).await;
+    let setup = r.get("/account/totp").await;
+    assert_eq!(setup.status, 200);
+    assert!(setup.body.contains("<svg"), "a QR code");
+    let first = key_on(&setup);
+    let right = code_for(&t, &first, 0);
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let refused = r.post("/account/totp", &[("code", &wrong)]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.main().contains("did not match"));
+    let second = key_on(&refused);
+    assert_ne!(first, second, "a new key after a failed try");
+    let on = r
+        .post("/account/totp", &[("code", &code_for(&t, &second, 0))])
+        .await;
+    assert_eq!(on.location.as_deref(), Some("/account?notice=totp-on"));
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM residents WHERE totp_secret_enc IS NOT NULL")
+            .await,
+        1
+    );
+
+    // Signing in now takes the password, then a code.
+    let mut phone = t.resident();
+    phone.get("/account/signin").await;
+    let half = phone
+        .post(
+            "/account/signin",
+            &[("email", "ana@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(half.location.as_deref(), Some("/account/signin/code"));
+    assert_eq!(phone.get("/account").await.status, 303, "not signed in yet");
+    let form = phone.get("/account/signin/code").await;
+    assert_eq!(form.status, 200);
+    let bad = phone
+        .post("/account/signin/code", &[("code", "12345x")])
+        .await;
+    assert_eq!(bad.status, 400);
+    // The code used to turn it on does not work again.
+    let replay = phone
+        .post(
+            "/account/signin/code",
+            &[("code", &code_for(&t, &second, 0))],
+        )
+        .await;
+    assert_eq!(replay.status, 400);
+    t.clock
+        .as_ref()
+        .unwrap()
+        .advance(jiff::SignedDuration::from_secs(30));
+    let code = code_for(&t, &second, 0);
+    let ok = phone.post("/account/signin/code", &[("code", &code)]).await;
+    assert_eq!(ok.location.as_deref(), Some("/account"), "{}", ok.body);
+    let home = phone.get("/account").await;
+    assert!(home.main().contains("Two-step verification"));
+    assert!(home.main().contains("On: signing in asks for a code"));
+
+    // The code step does not wait for ever.
+    let mut late = t.resident();
+    late.get("/account/signin").await;
+    late.post(
+        "/account/signin",
+        &[("email", "ana@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    late.get("/account/signin/code").await;
+    t.clock
+        .as_ref()
+        .unwrap()
+        .advance(jiff::SignedDuration::from_mins(6));
+    let expired = late
+        .post(
+            "/account/signin/code",
+            &[("code", &code_for(&t, &second, 0))],
+        )
+        .await;
+    assert_eq!(expired.location.as_deref(), Some("/account/signin"));
+
+    // Turning it off takes a current code.
+    sign_in_with_code(&mut phone, &t, &second).await;
+    phone.get("/account").await;
+    let no = phone.post("/account/totp/off", &[("code", "000000")]).await;
+    assert_eq!(no.status, 400);
+    t.clock
+        .as_ref()
+        .unwrap()
+        .advance(jiff::SignedDuration::from_secs(30));
+    let off = phone
+        .post("/account/totp/off", &[("code", &code_for(&t, &second, 0))])
+        .await;
+    assert_eq!(off.location.as_deref(), Some("/account?notice=totp-off"));
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM audit_events WHERE action = 'resident.second_factor_off'")
+            .await,
+        1
+    );
+    t.stop().await;
+}
+
+async fn sign_in_with_code(r: &mut Resident<'_>, t: &TestApp, secret: &str) {
+    r.get("/account/signin").await;
+    let half = r
+        .post(
+            "/account/signin",
+            &[("email", "ana@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(half.location.as_deref(), Some("/account/signin/code"));
+    r.get("/account/signin/code").await;
+    t.clock
+        .as_ref()
+        .unwrap()
+        .advance(jiff::SignedDuration::from_secs(30));
+    let ok = r
+        .post("/account/signin/code", &[("code", &code_for(t, secret, 0))])
+        .await;
+    assert_eq!(ok.location.as_deref(), Some("/account"), "{}", ok.body);
 }

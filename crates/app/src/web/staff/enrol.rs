@@ -56,7 +56,7 @@ struct QrSvg {
 }
 
 /// The otpauth URL as an SVG QR code: one path of unit squares.
-fn qr_svg(text: &str) -> Result<String, WebError> {
+pub(crate) fn qr_svg(text: &str) -> Result<String, WebError> {
     use qrcodegen::{QrCode, QrCodeEcc};
     let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
         .map_err(|_| WebError::Internal("QR code too long".into()))?;

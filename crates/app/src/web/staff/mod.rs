@@ -5,7 +5,7 @@
 pub mod auth;
 mod close;
 mod console;
-mod enrol;
+pub(crate) mod enrol;
 mod licences;
 mod login;
 pub mod monitoring;
