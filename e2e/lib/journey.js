@@ -249,7 +249,7 @@ export function normalise(text) {
   if (text == null) return text;
   return text
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>')
-    .replace(/\b(cs|evt|re)_[A-Za-z0-9]+/g, '$1_<id>')
+    .replace(/\b(cs|evt|re|seti|pm)_[A-Za-z0-9]+/g, '$1_<id>')
     .replace(/\b[0-9a-f]{64}\b/g, '<sha256>')
     .replace(/\bresident:[0-9a-f]+/g, 'resident:<session>')
     .replace(/\/\/127\.0\.0\.1:\d+/g, '//<host>')

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 
 import { launchBrowser } from '../lib/browser.js';
 import { runJourney, transcriptOf } from '../lib/journey.js';
-import { openStart } from '../lib/resident.js';
+import { CARDS, openStart } from '../lib/resident.js';
 
 const JOURNEY = 'resident-account';
 const MAIN = { keyboard: true, reflow: true };
@@ -19,6 +19,14 @@ const PASSWORD = 'lantern orchard pebble tide';
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
+
+/** Tomorrow in the city's time zone, as year-month-day (the demo's zone). */
+function tomorrow(timeZone = 'America/Los_Angeles') {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone, year: 'numeric', month: 'numeric', day: 'numeric',
+  }).formatToParts(new Date()).map((p) => [p.type, Number(p.value)]));
+  return new Date(Date.UTC(parts.year, parts.month - 1, parts.day + 1)).toISOString().slice(0, 10);
+}
 
 /** The path of the first `/account/confirm/…` link in the outbox's e-mails. */
 async function confirmationLink(dataDir) {
@@ -92,6 +100,42 @@ for (const js of [false, true]) {
       await page.getByRole('button', { name: 'Get these bills by e-mail' }).click();
       const paperless = await j.step(page, 'e-mail bills on', MAIN);
       assert.match(paperless.main, /You will get this account's bills by e-mail/);
+
+      // A card saved on the processor's own page.
+      await page.getByRole('button', { name: 'Save a card' }).click();
+      const processor = await j.step(page, 'save a card on the processor\'s page', MAIN);
+      assert.match(processor.h1, /^Save a card for /);
+      await page.getByLabel('Name on card').fill('Maria Lopez');
+      await page.getByLabel('Card number').fill(CARDS.succeeds);
+      await page.getByLabel('Expiry (MM/YY)').fill('12/30');
+      await page.getByLabel('Security code').fill('123');
+      await page.getByRole('button', { name: 'Save card' }).click();
+      const saved = await j.step(page, 'card saved', MAIN);
+      assert.match(saved.main, /Your card is saved/);
+      assert.match(saved.main, /Visa ending 4242/);
+
+      await page.getByRole('button', { name: 'Turn on autopay' }).click();
+      const autopay = await j.step(page, 'autopay on', MAIN);
+      assert.match(autopay.main, /Autopay is on: Visa ending 4242 is charged 5 days before each due date/);
+
+      await page.getByRole('link', { name: /^Schedule a payment of / }).click();
+      await j.step(page, 'schedule form', MAIN);
+      await page.getByLabel('Amount in dollars').fill('10.00');
+      await page.getByLabel('Day to pay').fill('soon');
+      await page.getByLabel('Card', { exact: true }).selectOption({ label: 'Visa ending 4242' });
+      await page.getByRole('button', { name: 'Schedule the payment' }).click();
+      const badDay = await j.step(page, 'schedule with a day that is not a date', { ...MAIN, status: 400 });
+      assert.match(badDay.main, /year-month-day/);
+      await page.getByLabel('Day to pay').fill(tomorrow());
+      await page.getByRole('button', { name: 'Schedule the payment' }).click();
+      const scheduled = await j.step(page, 'payment scheduled', MAIN);
+      assert.match(scheduled.main, /The payment is scheduled/);
+
+      await page.getByRole('link', { name: 'Set up two-step verification' }).click();
+      const twoStep = await j.step(page, 'two-step verification set-up', MAIN);
+      assert.equal(twoStep.h1, 'Two-step verification');
+      await page.getByRole('link', { name: 'Back to your account' }).click();
+      await j.step(page, 'account again', MAIN);
 
       await page.getByRole('button', { name: 'Sign out' }).click();
       const out = await j.step(page, 'signed out', MAIN);

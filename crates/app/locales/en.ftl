@@ -481,7 +481,6 @@ account-mail-not-made-subject = Your { $department } bill was not paid automatic
 account-mail-not-made-over-max = The bill is more than the most you set for autopay, so we did not charge your card. Please check it and pay it yourself.
 account-mail-not-made-card-removed = The card for this payment has been removed, so we did not charge it. Please pay the bill yourself or add a card.
 account-mail-not-made-needs-holder = Your bank wants you to confirm this payment yourself, so we could not charge your card automatically. Please sign in and pay the bill.
-account-bill-later = Pay later
 account-schedule-link = Schedule a payment of { $bill }
 account-autopay-title = Autopay
 account-autopay-none = Autopay is off for this account.

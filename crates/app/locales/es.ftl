@@ -482,7 +482,6 @@ account-mail-not-made-subject = Su factura de { $department } no se pagó autom�
 account-mail-not-made-over-max = La factura supera el máximo que fijó para el pago automático, así que no cargamos su tarjeta. Revísela y páguela usted mismo.
 account-mail-not-made-card-removed = La tarjeta de este pago se quitó, así que no la cargamos. Pague la factura usted mismo o agregue una tarjeta.
 account-mail-not-made-needs-holder = Su banco quiere que usted confirme este pago, así que no pudimos cargar su tarjeta automáticamente. Inicie sesión y pague la factura.
-account-bill-later = Pagar más tarde
 account-schedule-link = Programar un pago de { $bill }
 account-autopay-title = Pago automático
 account-autopay-none = El pago automático está desactivado para esta cuenta.

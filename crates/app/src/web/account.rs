@@ -1503,7 +1503,7 @@ fn schedule_fields(
             l.msg("account-schedule-date"),
             l.msg1("account-schedule-date-hint", "due", l.date(&bill.due_date)),
         ),
-        ("date", "off"),
+        ("text", "off"),
         &typed.date,
         errors,
     );
