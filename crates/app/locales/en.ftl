@@ -242,6 +242,7 @@ notice-no-cards = Your card number was not involved: cards are typed on the paym
 notice-advice-email = Be wary of e-mails, texts or calls that ask you to pay or to confirm personal details. We never ask for card numbers by e-mail, text or telephone.
 notice-advice-account = Check your city bills and your bank or card statements, and tell us at once about any payment you do not recognise.
 notice-advice-post = Be wary of letters that ask you to pay in an unusual way; check them against the contact details below before you pay.
+notice-advice-password = Choose a new password for your online payments account ("I forgot my password" on the sign-in page), and for any other account where you used the same password. Turning on two-step verification in your account makes a stolen password useless on its own.
 notice-advice-cards = If you think your card or bank account has been misused, call the number on the back of your card or your bank straight away.
 notice-contact-intro = If you have questions, contact { $organisation }:
 notice-contact-phone = Telephone: { $phone }
@@ -350,6 +351,8 @@ renew-contact-missing = say whether the contact details on file are correct
 renew-changes-empty = say what has changed
 renew-changes-too-long = describe the changes in at most { $count } characters
 notice-category-contact-changes = the changes to your contact details you sent us when renewing a business licence
+notice-category-account-login = the e-mail address and password of your online payments account (we keep the password only in a scrambled form that cannot be turned back into it, but if it was typed on our site while it was compromised it may have been seen)
+notice-category-saved-card = the brand and last four digits of a card you saved for automatic payments (never the full card number, which only our payment processor holds)
 renew-address = Business address
 
 ## Resident accounts: sign-up, sign-in, links sent by e-mail, linked

@@ -243,6 +243,7 @@ notice-no-cards = Su número de tarjeta no estuvo involucrado: las tarjetas se e
 notice-advice-email = Desconfíe de correos, mensajes de texto o llamadas que le pidan pagar o confirmar datos personales. Nunca pedimos números de tarjeta por correo, mensaje de texto ni teléfono.
 notice-advice-account = Revise sus facturas de la ciudad y los estados de cuenta de su banco o tarjeta, y avísenos enseguida de cualquier pago que no reconozca.
 notice-advice-post = Desconfíe de cartas que le pidan pagar de una forma poco habitual; compruébelas con los datos de contacto de abajo antes de pagar.
+notice-advice-password = Elija una nueva contraseña para su cuenta de pagos en línea («Olvidé mi contraseña» en la página de inicio de sesión) y para cualquier otra cuenta en la que usara la misma contraseña. Si activa la verificación en dos pasos en su cuenta, una contraseña robada no basta por sí sola.
 notice-advice-cards = Si cree que alguien usó indebidamente su tarjeta o su cuenta bancaria, llame enseguida al número del reverso de su tarjeta o a su banco.
 notice-contact-intro = Si tiene preguntas, comuníquese con { $organisation }:
 notice-contact-phone = Teléfono: { $phone }
@@ -351,6 +352,8 @@ renew-contact-missing = indique si los datos de contacto que tenemos son correct
 renew-changes-empty = indique qué ha cambiado
 renew-changes-too-long = describa los cambios en { $count } caracteres como máximo
 notice-category-contact-changes = los cambios en sus datos de contacto que nos envió al renovar una licencia comercial
+notice-category-account-login = el correo electrónico y la contraseña de su cuenta de pagos en línea (solo guardamos la contraseña en una forma codificada que no permite recuperarla, pero si la escribió en nuestro sitio mientras estaba comprometido pudo haber sido vista)
+notice-category-saved-card = la marca y los últimos cuatro dígitos de una tarjeta que guardó para pagos automáticos (nunca el número completo, que solo tiene nuestro procesador de pagos)
 renew-address = Dirección del negocio
 
 ## Cuentas de residentes: registro, inicio de sesión, enlaces enviados por

@@ -47,6 +47,11 @@ pub async fn run(config: Option<&Path>, cmd: RetentionCommand) -> Result<ExitCod
         r.jobs_deleted
     );
     println!(
+        "{} {} resident-account leftover(s) older than 30 days (e-mailed links, save-card visits, never-confirmed accounts)",
+        if dry_run { "would delete" } else { "deleted" },
+        r.account_leftovers_deleted
+    );
+    println!(
         "{} the holder's name and address of {} inactive account(s) (no activity for {} year(s))",
         if dry_run { "would remove" } else { "removed" },
         r.accounts_anonymised,

@@ -64,6 +64,12 @@ pub enum Category {
     AccountNumber,
     /// Changes to contact details sent with a licence renewal.
     ContactChanges,
+    /// The e-mail address and password of a resident account (the
+    /// password kept only as a salted Argon2id hash; typed in clear on a
+    /// compromised public site).
+    AccountLogin,
+    /// The brand and last four digits of a card saved for autopay.
+    SavedCard,
 }
 
 impl Category {
@@ -74,6 +80,8 @@ impl Category {
             Category::EmailAddress => "e-mail address",
             Category::AccountNumber => "account number and its verifier",
             Category::ContactChanges => "contact details sent with a licence renewal",
+            Category::AccountLogin => "resident account e-mail address and password",
+            Category::SavedCard => "brand and last four digits of a saved card",
         }
     }
 }
@@ -307,6 +315,69 @@ pub async fn scope(
                     state: None,
                     language,
                     categories: BTreeSet::from([Category::EmailAddress]),
+                });
+            }
+        }
+    }
+
+    // Resident accounts: every one held in the database, or those whose
+    // password was typed on the public site during the window.
+    let resident_rows = if held {
+        sqlx::query(
+            "SELECT id, email_index, email_enc, locale,
+                    (SELECT COUNT(*) FROM wallet_methods w WHERE w.resident_id = r.id) AS cards
+             FROM residents r WHERE created_at < $1 ORDER BY id",
+        )
+        .bind(to_us)
+        .fetch_all(db)
+        .await
+    } else {
+        sqlx::query(
+            "SELECT id, email_index, email_enc, locale, 0 AS cards FROM residents WHERE id IN (
+                 SELECT CAST(SUBSTR(target, 10) AS BIGINT) FROM audit_events
+                 WHERE action IN ('resident.signed_up', 'resident.signed_in',
+                                  'resident.password_reset', 'resident.password_accepted')
+                   AND at >= $1 AND at < $2 AND target LIKE 'resident:%'
+             ) ORDER BY id",
+        )
+        .bind(from_us)
+        .bind(to_us)
+        .fetch_all(db)
+        .await
+    }
+    .map_err(StoreError::from)?;
+    for r in &resident_rows {
+        let id: i64 = r.try_get("id").map_err(StoreError::from)?;
+        let index: String = r.try_get("email_index").map_err(StoreError::from)?;
+        let sealed: String = r.try_get("email_enc").map_err(StoreError::from)?;
+        let locale: String = r.try_get("locale").map_err(StoreError::from)?;
+        let cards: i64 = r.try_get("cards").map_err(StoreError::from)?;
+        let email = fields
+            .open(
+                &sealed,
+                &FieldContext {
+                    table: "residents",
+                    column: "email",
+                    row: &index,
+                },
+            )
+            .map_err(|e| BreachError::Sealed(format!("resident {id}: {e}")))?;
+        let mut categories = BTreeSet::from([Category::EmailAddress, Category::AccountLogin]);
+        if cards > 0 {
+            categories.insert(Category::SavedCard);
+        }
+        let language = if locale == "es" { "es" } else { "en" };
+        match by_email.get(&email.to_lowercase()) {
+            Some(&i) => recipients[i].categories.extend(categories),
+            None => {
+                by_email.insert(email.to_lowercase(), recipients.len());
+                recipients.push(Recipient {
+                    name: None,
+                    email: Some(email),
+                    postal_address: None,
+                    state: None,
+                    language,
+                    categories,
                 });
             }
         }

@@ -274,6 +274,8 @@ fn category_key(c: Category) -> &'static str {
         Category::EmailAddress => "notice-category-email",
         Category::AccountNumber => "notice-category-account",
         Category::ContactChanges => "notice-category-contact-changes",
+        Category::AccountLogin => "notice-category-account-login",
+        Category::SavedCard => "notice-category-saved-card",
     }
 }
 
@@ -329,6 +331,9 @@ pub fn letter(
     }
     if to.categories.contains(&Category::AccountNumber) {
         advice.push(l.msg("notice-advice-account"));
+    }
+    if to.categories.contains(&Category::AccountLogin) {
+        advice.push(l.msg("notice-advice-password"));
     }
     if to.categories.contains(&Category::PostalAddress) || to.categories.contains(&Category::Name) {
         advice.push(l.msg("notice-advice-post"));

@@ -14,6 +14,9 @@
 //!   holder's name and service address, replaced by a sealed marker (and
 //!   any changed contact details sent with a licence renewal); the
 //!   account, its bills and their postings stay;
+//! - resident-account leftovers older than 30 days are deleted: links sent
+//!   by e-mail (all long expired), visits to the processor's save-card
+//!   page, and accounts whose address was never confirmed;
 //! - audit events older than `audit_event_months` (at least 12) are
 //!   removed, but only up to the newest signed checkpoint before the
 //!   cut-off, and only when the whole chain verifies first: the chain then
@@ -37,6 +40,8 @@ pub struct Report {
     pub emails_removed: u64,
     pub accounts_anonymised: u64,
     pub jobs_deleted: u64,
+    /// E-mailed links, save-card visits and never-confirmed accounts.
+    pub account_leftovers_deleted: u64,
     pub audit_events_removed: u64,
     /// Why old audit events were kept although due, if they were.
     pub audit_events_kept: Option<String>,
@@ -68,6 +73,44 @@ const JOBS: Rule = Rule {
         SELECT id FROM jobs WHERE status IN ('done', 'dead') AND finished_at < $1 ORDER BY id LIMIT $2)",
 };
 
+const RESIDENT_TOKENS: Rule = Rule {
+    action: "retention.delete",
+    what: "resident_tokens (e-mailed links)",
+    due: "SELECT COUNT(*) AS n FROM resident_tokens WHERE created_at < $1",
+    apply: "DELETE FROM resident_tokens WHERE token_hash IN (
+        SELECT token_hash FROM resident_tokens WHERE created_at < $1 ORDER BY token_hash LIMIT $2)",
+};
+
+const WALLET_SETUPS: Rule = Rule {
+    action: "retention.delete",
+    what: "wallet_setups (visits to the save-card page)",
+    due: "SELECT COUNT(*) AS n FROM wallet_setups WHERE created_at < $1",
+    apply: "DELETE FROM wallet_setups WHERE token IN (
+        SELECT token FROM wallet_setups WHERE created_at < $1 ORDER BY token LIMIT $2)",
+};
+
+/// Never confirmed, so never signed in: nothing hangs off them but links.
+const UNCONFIRMED: Rule = Rule {
+    action: "retention.delete",
+    what: "residents (address never confirmed)",
+    // Links and visits older than the cut-off go first (the rules above).
+    due: "SELECT COUNT(*) AS n FROM residents r WHERE confirmed_at IS NULL AND created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM resident_tokens t
+                          WHERE t.resident_id = r.id AND t.created_at >= $1)
+          AND NOT EXISTS (SELECT 1 FROM wallet_setups w
+                          WHERE w.resident_id = r.id AND w.created_at >= $1)",
+    apply: "DELETE FROM residents WHERE id IN (
+        SELECT id FROM residents r WHERE confirmed_at IS NULL AND created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM resident_tokens t
+                          WHERE t.resident_id = r.id AND t.created_at >= $1)
+          AND NOT EXISTS (SELECT 1 FROM wallet_setups w
+                          WHERE w.resident_id = r.id AND w.created_at >= $1)
+        ORDER BY id LIMIT $2)",
+};
+
+/// Resident-account leftovers are kept this long.
+const LEFTOVER_DAYS: i64 = 30;
+
 pub async fn run(app: &App, actor: &Actor, dry_run: bool) -> Result<Report, StoreError> {
     let cfg = &app.config.retention;
     let now = app.now_us();
@@ -80,6 +123,12 @@ pub async fn run(app: &App, actor: &Actor, dry_run: bool) -> Result<Report, Stor
     let (n, b) = apply(app, actor, &JOBS, job_cutoff, dry_run).await?;
     report.jobs_deleted = n;
     report.batches += b;
+    let leftover_cutoff = now - LEFTOVER_DAYS * DAY_US;
+    for rule in [&RESIDENT_TOKENS, &WALLET_SETUPS, &UNCONFIRMED] {
+        let (n, b) = apply(app, actor, rule, leftover_cutoff, dry_run).await?;
+        report.account_leftovers_deleted += n;
+        report.batches += b;
+    }
     let account_cutoff = now - cfg.inactive_account_years * 365 * DAY_US;
     let (n, b) = anonymise_accounts(app, actor, account_cutoff, dry_run).await?;
     report.accounts_anonymised = n;

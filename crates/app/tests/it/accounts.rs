@@ -19,6 +19,7 @@ db_tests!(
     linking_needs_proof_and_is_throttled,
     e_bills_reminders_unsubscribe_and_history,
     second_factor_when_turned_on,
+    retention_removes_never_confirmed_accounts_and_old_links,
 );
 
 const PASSWORD: &str = "lantern orchard pebble tide";
@@ -864,4 +865,42 @@ async fn sign_in_with_code(r: &mut Resident<'_>, t: &TestApp, secret: &str) {
         .post("/account/signin/code", &[("code", &code_for(t, secret, 0))])
         .await;
     assert_eq!(ok.location.as_deref(), Some("/account"), "{}", ok.body);
+}
+
+async fn retention_removes_never_confirmed_accounts_and_old_links(b: Backend) {
+    use app::services::retention::run;
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut sam = t.resident();
+    sign_up_and_in(&mut sam, &smtp, "sam@example.com", 0).await;
+    let mut ana = t.resident();
+    ana.get("/account/signup").await;
+    ana.post(
+        "/account/signup",
+        &[
+            ("email", "ana@example.com"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ],
+    )
+    .await;
+    smtp.wait_for(2).await;
+    let actor = app::audit::Actor::System("test");
+    let now = run(&t.app, &actor, true).await.unwrap();
+    assert_eq!(now.account_leftovers_deleted, 0, "nothing is old enough");
+    t.clock
+        .as_ref()
+        .unwrap()
+        .advance(jiff::SignedDuration::from_hours(24 * 31));
+    let planned = run(&t.app, &actor, true).await.unwrap();
+    // Two links (one used, one never) and Ana's account.
+    assert_eq!(planned.account_leftovers_deleted, 3);
+    let done = run(&t.app, &actor, false).await.unwrap();
+    assert_eq!(done.account_leftovers_deleted, 3);
+    assert_eq!(t.count("SELECT COUNT(*) FROM residents").await, 1);
+    assert_eq!(t.count("SELECT COUNT(*) FROM resident_tokens").await, 0);
+    // Sam, confirmed, keeps the account and can sign in.
+    sign_in(&mut sam, "sam@example.com").await;
+    t.stop().await;
 }

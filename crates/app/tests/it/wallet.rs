@@ -22,6 +22,7 @@ db_tests!(
     declines_are_retried_then_given_up,
     over_the_maximum_and_removed_cards_are_not_charged,
     scheduled_payments_run_on_their_day_and_can_be_cancelled,
+    breach_scope_covers_resident_accounts,
 );
 
 /// Signs up, links account 1002-3345 (UT-1, $84.12 due December 18),
@@ -526,6 +527,68 @@ async fn scheduled_payments_run_on_their_day_and_can_be_cancelled(b: Backend) {
         t.count("SELECT COUNT(*) FROM planned_charges WHERE status = 'paid'")
             .await,
         1
+    );
+    t.stop().await;
+}
+
+async fn breach_scope_covers_resident_accounts(b: Backend) {
+    use app::services::breach::{Category, Component, scope};
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    // A second account, without a card, that pays as a guest too.
+    let mut other = t.resident();
+    sign_up_and_in(&mut other, &smtp, "sam@example.com", 1).await;
+    let actor = app::audit::Actor::System("test");
+    let now = t.app.now();
+    let (from, to) = (
+        now - jiff::SignedDuration::from_hours(1),
+        now + jiff::SignedDuration::from_hours(1),
+    );
+    let db = scope(&t.app, Component::Database, from, to, &actor)
+        .await
+        .unwrap();
+    let maria = db
+        .recipients
+        .iter()
+        .find(|x| x.email.as_deref() == Some("maria@example.com"))
+        .unwrap_or_else(|| panic!("{:?}", db.recipients));
+    assert!(maria.categories.contains(&Category::AccountLogin));
+    assert!(maria.categories.contains(&Category::SavedCard));
+    let sam = db
+        .recipients
+        .iter()
+        .find(|x| x.email.as_deref() == Some("sam@example.com"))
+        .unwrap();
+    assert!(!sam.categories.contains(&Category::SavedCard));
+    // The public site: those who typed their password during the window.
+    let public = scope(&t.app, Component::Public, from, to, &actor)
+        .await
+        .unwrap();
+    assert_eq!(
+        public
+            .recipients
+            .iter()
+            .filter(|x| x.categories.contains(&Category::AccountLogin))
+            .count(),
+        2
+    );
+    let before = scope(
+        &t.app,
+        Component::Public,
+        from - jiff::SignedDuration::from_hours(48),
+        from - jiff::SignedDuration::from_hours(24),
+        &actor,
+    )
+    .await
+    .unwrap();
+    assert!(
+        !before
+            .recipients
+            .iter()
+            .any(|x| x.categories.contains(&Category::AccountLogin))
     );
     t.stop().await;
 }
