@@ -280,6 +280,27 @@ async fn new_token(
         .map_err(|e| ResidentError::Crypto(e.to_string()))
 }
 
+/// A new single-purpose link for the resident, e-mailed to them.
+async fn send_link(
+    tx: &mut Tx,
+    app: &App,
+    resident_id: i64,
+    purpose: Purpose,
+) -> Result<(), ResidentError> {
+    let token = new_token(tx, app, resident_id, purpose).await?;
+    let mail = match purpose {
+        Purpose::Confirm => Mail::Confirm { resident_id, token },
+        Purpose::Reset => Mail::Reset { resident_id, token },
+    };
+    let dedupe = format!(
+        "resident:{}:{resident_id}:{}",
+        purpose.as_str(),
+        random_token(8)
+    );
+    enqueue_mail(tx, app, &mail, &dedupe).await?;
+    Ok(())
+}
+
 /// Registers the address (or, for an address already registered, e-mails
 /// its holder instead). The caller shows the same page either way.
 pub async fn sign_up(
@@ -310,18 +331,7 @@ pub async fn sign_up(
     };
     match rows::insert(&mut tx, &new, now).await? {
         Some(id) => {
-            let token = new_token(&mut tx, app, id, Purpose::Confirm).await?;
-            let mail = Mail::Confirm {
-                resident_id: id,
-                token,
-            };
-            enqueue_mail(
-                &mut tx,
-                app,
-                &mail,
-                &format!("resident:confirm:{id}:{}", random_token(8)),
-            )
-            .await?;
+            send_link(&mut tx, app, id, Purpose::Confirm).await?;
             let target = Some(format!("resident:{id}"));
             let what = ("resident.signed_up", target, Outcome::Success);
             record(&mut tx, app, &actor(id), what, ip, json!({})).await?;
@@ -331,26 +341,17 @@ pub async fn sign_up(
                 .await?
                 .ok_or_else(|| StoreError::corrupt("resident vanished during sign-up"))?;
             let id = existing.id;
-            let mail = if existing.confirmed {
-                Mail::Exists { resident_id: id }
+            if existing.confirmed {
+                let mail = Mail::Exists { resident_id: id };
+                let dedupe = format!("resident:exists:{id}:{}", random_token(8));
+                enqueue_mail(&mut tx, app, &mail, &dedupe).await?;
             } else {
                 // Never confirmed: whoever confirms the address now gets
                 // the account, with the password chosen last.
                 rows::set_password(&mut tx, id, &hash, now).await?;
                 rows::set_locale(&mut tx, id, locale.code()).await?;
-                let token = new_token(&mut tx, app, id, Purpose::Confirm).await?;
-                Mail::Confirm {
-                    resident_id: id,
-                    token,
-                }
-            };
-            enqueue_mail(
-                &mut tx,
-                app,
-                &mail,
-                &format!("resident:signup:{id}:{}", random_token(8)),
-            )
-            .await?;
+                send_link(&mut tx, app, id, Purpose::Confirm).await?;
+            }
             let what = (
                 "resident.sign_up_repeated",
                 Some(format!("resident:{id}")),
@@ -516,18 +517,7 @@ pub async fn sign_in(
             })
         }
         (true, Some(r)) => {
-            let token = new_token(&mut tx, app, r.id, Purpose::Confirm).await?;
-            let mail = Mail::Confirm {
-                resident_id: r.id,
-                token,
-            };
-            enqueue_mail(
-                &mut tx,
-                app,
-                &mail,
-                &format!("resident:confirm:{}:{}", r.id, random_token(8)),
-            )
-            .await?;
+            send_link(&mut tx, app, r.id, Purpose::Confirm).await?;
             let what = (
                 "resident.sign_in_unconfirmed",
                 Some(format!("resident:{}", r.id)),
@@ -763,18 +753,7 @@ pub async fn request_reset(
     let mut tx = app.db.begin().await?;
     match rows::by_email_index(&mut *tx, &index).await? {
         Some(r) => {
-            let token = new_token(&mut tx, app, r.id, Purpose::Reset).await?;
-            let mail = Mail::Reset {
-                resident_id: r.id,
-                token,
-            };
-            enqueue_mail(
-                &mut tx,
-                app,
-                &mail,
-                &format!("resident:reset:{}:{}", r.id, random_token(8)),
-            )
-            .await?;
+            send_link(&mut tx, app, r.id, Purpose::Reset).await?;
             let what = (
                 "resident.reset_requested",
                 Some(format!("resident:{}", r.id)),

@@ -697,6 +697,36 @@ fn expiry_ok(expiry: &str, now: Timestamp) -> bool {
     (1..=12).contains(&m) && (year, m) >= (i32::from(today.year()), i32::from(today.month()))
 }
 
+/// A form posted from one of our pages, with that page's token.
+fn read_form<T: serde::de::DeserializeOwned + HasToken>(
+    body: &[u8],
+    expected: &str,
+) -> Result<T, (StatusCode, &'static str)> {
+    let Ok(form) = serde_urlencoded::from_bytes::<T>(body) else {
+        return Err((StatusCode::BAD_REQUEST, "malformed form"));
+    };
+    if !constant_time_eq(form.token().as_bytes(), expected.as_bytes()) {
+        return Err((StatusCode::FORBIDDEN, "form expired; reload the page"));
+    }
+    Ok(form)
+}
+
+trait HasToken {
+    fn token(&self) -> &str;
+}
+
+impl HasToken for CardForm {
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+impl HasToken for TokenForm {
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
 /// The card number typed (digits only) and what is wrong with the form.
 fn check_card(form: &CardForm) -> (String, Vec<(&'static str, String)>) {
     let number: String = form
@@ -732,12 +762,10 @@ async fn submit(
     if s.obj.status != "open" {
         return closed(&s);
     }
-    let Ok(form) = serde_urlencoded::from_bytes::<CardForm>(&body) else {
-        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
+    let form: CardForm = match read_form(&body, &s.form_token) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
     };
-    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
-        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
-    }
     let (number, errors) = check_card(&form);
     if !errors.is_empty() {
         return render(
@@ -793,11 +821,8 @@ async fn cancel(
     let Some(s) = sb.session(&id) else {
         return not_found().await;
     };
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
-        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
-    };
-    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
-        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
+    if let Err(refused) = read_form::<TokenForm>(&body, &s.form_token) {
+        return refused.into_response();
     }
     let obj = {
         let Ok(mut sessions) = sb.shared.sessions.lock() else {
@@ -1008,12 +1033,10 @@ async fn setup_submit(
     if s.obj.status != "open" {
         return setup_closed(&s);
     }
-    let Ok(form) = serde_urlencoded::from_bytes::<CardForm>(&body) else {
-        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
+    let form: CardForm = match read_form(&body, &s.form_token) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
     };
-    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
-        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
-    }
     let (number, errors) = check_card(&form);
     if !errors.is_empty() {
         return setup_form_page(&s, errors, form.name.trim());
@@ -1050,11 +1073,8 @@ async fn setup_cancel(
     let Some(s) = sb.setup(&id) else {
         return not_found().await;
     };
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
-        return (StatusCode::BAD_REQUEST, "malformed form").into_response();
-    };
-    if !constant_time_eq(form.token.as_bytes(), s.form_token.as_bytes()) {
-        return (StatusCode::FORBIDDEN, "form expired; reload the page").into_response();
+    if let Err(refused) = read_form::<TokenForm>(&body, &s.form_token) {
+        return refused.into_response();
     }
     if let Ok(mut setups) = sb.shared.setups.lock()
         && let Some(sess) = setups.get_mut(&id)
