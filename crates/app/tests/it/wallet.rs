@@ -10,7 +10,7 @@ use app::processor::ChargeRequest;
 use app::services::payments::{StartItem, StartRequest};
 use app::services::wallet;
 
-use crate::accounts::{sign_in, sign_up_and_in, start, subject};
+use crate::accounts::{long, plus, sign_in, sign_up_and_in, start, subject, ut1_due_in};
 use crate::db_tests;
 use crate::harness::{Backend, TestApp};
 use crate::mail::Smtp;
@@ -25,14 +25,16 @@ db_tests!(
     breach_scope_covers_resident_accounts,
 );
 
-/// Signs up, links account 1002-3345 (UT-1, $84.12 due December 18),
-/// saves `card` on the sandbox's page; returns the link id and the card id.
+/// Makes UT-1 ($84.12) due 20 days from today, signs up, links account
+/// 1002-3345, saves `card` on the sandbox's page; returns the link id,
+/// the card id and UT-1's due date.
 async fn resident_with_card(
     t: &TestApp,
     r: &mut Resident<'_>,
     smtp: &Smtp,
     card: &str,
-) -> (String, i64) {
+) -> (String, i64, jiff::civil::Date) {
+    let due = ut1_due_in(t, 20).await;
     sign_up_and_in(r, smtp, "maria@example.com", 0).await;
     r.get("/account/link/utilities").await;
     let linked = r
@@ -56,7 +58,7 @@ async fn resident_with_card(
         .unwrap()
         .to_owned();
     let card_id = save_card(t, r, card).await;
-    (link_id, card_id)
+    (link_id, card_id, due)
 }
 
 /// Saves a card through the sandbox's hosted page; returns its id.
@@ -147,8 +149,9 @@ async fn sweep_and_drain(t: &TestApp) {
     panic!("a job kept running");
 }
 
-fn dec(day: i8) -> jiff::civil::Date {
-    jiff::civil::date(2026, 12, day)
+/// `days` before (negative) or after UT-1's due date.
+fn day(due: jiff::civil::Date, days: i64) -> jiff::civil::Date {
+    plus(due, days)
 }
 
 async fn autopay_through_a_month(b: Backend) {
@@ -156,7 +159,7 @@ async fn autopay_through_a_month(b: Backend) {
         return;
     };
     let mut r = t.resident();
-    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let (link, card, due) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
     let row = t
         .count("SELECT COUNT(*) FROM wallet_methods WHERE brand = 'visa' AND last4 = '4242'")
         .await;
@@ -171,7 +174,7 @@ async fn autopay_through_a_month(b: Backend) {
         home.main()
     );
 
-    // The sweep plans UT-1's charge for December 15 and tells the
+    // The sweep plans UT-1's charge for three days before it is due and tells the
     // resident; nothing is charged before then.
     sweep_and_drain(&t).await;
     let mails = smtp.wait_for(2).await;
@@ -179,17 +182,18 @@ async fn autopay_through_a_month(b: Backend) {
         .iter()
         .find(|m| subject(m) == "Autopay will pay your Utilities bill")
         .unwrap_or_else(|| panic!("{mails:#?}"));
-    assert!(
-        planned.contains("We will charge $84.12 to your Visa ending 4242 on December 15, 2026")
-    );
+    assert!(planned.contains(&format!(
+        "We will charge $84.12 to your Visa ending 4242 on {}",
+        long(day(due, -3))
+    )));
     assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0);
     let home = r.get("/account").await;
     assert!(home.main().contains("Upcoming payments"));
-    assert!(home.main().contains("December 15, 2026"));
+    assert!(home.main().contains(&long(day(due, -3))));
 
-    run_on(&t, dec(14)).await;
+    run_on(&t, day(due, -4)).await;
     assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0, "not yet");
-    run_on(&t, dec(15)).await;
+    run_on(&t, day(due, -3)).await;
     assert_eq!(t.balance("UT-1").await, 0, "paid in full on the day");
     let paid = t
         .count("SELECT COUNT(*) FROM planned_charges WHERE status = 'paid'")
@@ -205,7 +209,7 @@ async fn autopay_through_a_month(b: Backend) {
     assert!(receipt.contains("Visa ending 4242"));
 
     // Later sweeps and job runs charge nothing more.
-    run_on(&t, dec(16)).await;
+    run_on(&t, day(due, -2)).await;
     assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 1);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(smtp.messages().len(), 3);
@@ -232,7 +236,7 @@ async fn a_crash_after_the_charge_charges_once(b: Backend) {
         return;
     };
     let mut r = t.resident();
-    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let (link, card, due) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
     autopay_on(&mut r, &link, card, "3", "").await;
     sweep_and_drain(&t).await;
     let planned = t.count("SELECT MAX(id) FROM planned_charges").await;
@@ -241,7 +245,7 @@ async fn a_crash_after_the_charge_charges_once(b: Backend) {
     // before recording it: the payment exists (created), the processor
     // has charged the card, our books know nothing of it.
     let clock = t.clock.as_ref().unwrap();
-    let target = dec(15)
+    let target = day(due, -3)
         .at(9, 0, 0, 0)
         .to_zoned_datetime(t.app.config.timezone.clone())
         .unwrap()
@@ -336,30 +340,30 @@ async fn declines_are_retried_then_given_up(b: Backend) {
         return;
     };
     let mut r = t.resident();
-    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4000000000000002").await;
+    let (link, card, due) = resident_with_card(&t, &mut r, &smtp, "4000000000000002").await;
     autopay_on(&mut r, &link, card, "6", "").await;
     sweep_and_drain(&t).await;
     smtp.wait_for(2).await;
-    // December 12: declined, tried again on the 14th and the 16th, then
-    // given up (the 18th is the due date: no third retry).
-    run_on(&t, dec(12)).await;
+    // Six days before the due date: declined, tried again two and four
+    // days later, then given up (no third retry).
+    run_on(&t, day(due, -6)).await;
     let mails = smtp.wait_for(3).await;
     let first = mails
         .iter()
         .find(|m| subject(m) == "Your Utilities payment did not go through")
         .unwrap_or_else(|| panic!("{mails:#?}"));
-    assert!(first.contains("We will try again on December 14, 2026"));
-    run_on(&t, dec(14)).await;
+    assert!(first.contains(&format!("We will try again on {}", long(day(due, -4)))));
+    run_on(&t, day(due, -4)).await;
     let mails = smtp.wait_for(4).await;
     assert!(
         mails
             .iter()
-            .any(|m| m.contains("We will try again on December 16, 2026"))
+            .any(|m| m.contains(&format!("We will try again on {}", long(day(due, -2)))))
     );
-    run_on(&t, dec(16)).await;
+    run_on(&t, day(due, -2)).await;
     let mails = smtp.wait_for(5).await;
     assert!(mails.iter().any(|m| m.contains("We will not try again")));
-    run_on(&t, dec(17)).await;
+    run_on(&t, day(due, -1)).await;
     assert_eq!(
         t.count("SELECT COUNT(*) FROM payments WHERE status = 'failed'")
             .await,
@@ -382,14 +386,14 @@ async fn over_the_maximum_and_removed_cards_are_not_charged(b: Backend) {
         return;
     };
     let mut r = t.resident();
-    let (link, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let (link, card, due) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
     let bad = autopay_on(&mut r, &link, card, "40", "").await;
     assert_eq!(bad.status, 400);
     assert!(bad.main().contains("from 0 to 28"));
     let on = autopay_on(&mut r, &link, card, "3", "50.00").await;
     assert_eq!(on.location.as_deref(), Some("/account?notice=autopay-on"));
     sweep_and_drain(&t).await;
-    run_on(&t, dec(15)).await;
+    run_on(&t, day(due, -3)).await;
     let mails = smtp.wait_for(3).await;
     let told = mails
         .iter()
@@ -444,7 +448,7 @@ async fn scheduled_payments_run_on_their_day_and_can_be_cancelled(b: Backend) {
         return;
     };
     let mut r = t.resident();
-    let (_, card) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let (_, card, due) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
     let bill = t.bill_id("UT-1").await;
     let path = format!("/account/schedule/{bill}");
     let form = r.get(&path).await;
@@ -455,13 +459,17 @@ async fn scheduled_payments_run_on_their_day_and_can_be_cancelled(b: Backend) {
     let late = r
         .post(
             &path,
-            &[("amount", "20.00"), ("date", "2026-12-19"), ("card", &card)],
+            &[
+                ("amount", "20.00"),
+                ("date", &day(due, 1).to_string()),
+                ("card", &card),
+            ],
         )
         .await;
     assert_eq!(late.status, 400);
     assert!(
         late.main()
-            .contains("choose a day from tomorrow until December 18, 2026")
+            .contains(&format!("choose a day from tomorrow until {}", long(due)))
     );
     let bad = r
         .post(
@@ -476,18 +484,18 @@ async fn scheduled_payments_run_on_their_day_and_can_be_cancelled(b: Backend) {
             &path,
             &[
                 ("amount", "100.00"),
-                ("date", "2026-12-10"),
+                ("date", &day(due, -8).to_string()),
                 ("card", &card),
             ],
         )
         .await;
     assert_eq!(too_much.status, 400);
     // Two scheduled; one cancelled.
-    for date in ["2026-12-05", "2026-12-10"] {
+    for date in [day(due, -13).to_string(), day(due, -8).to_string()] {
         let ok = r
             .post(
                 &path,
-                &[("amount", "20.00"), ("date", date), ("card", &card)],
+                &[("amount", "20.00"), ("date", &date), ("card", &card)],
             )
             .await;
         assert_eq!(
@@ -500,7 +508,7 @@ async fn scheduled_payments_run_on_their_day_and_can_be_cancelled(b: Backend) {
     let home = r.get("/account").await;
     assert!(
         home.main()
-            .contains("Cancel the payment of December 5, 2026")
+            .contains(&format!("Cancel the payment of {}", long(day(due, -13))))
     );
     let first = t.count("SELECT MIN(id) FROM planned_charges").await;
     let cancelled = r
@@ -515,13 +523,13 @@ async fn scheduled_payments_run_on_their_day_and_can_be_cancelled(b: Backend) {
         .await;
     assert_eq!(again.status, 404, "only a waiting payment can be cancelled");
 
-    run_on(&t, dec(5)).await;
+    run_on(&t, day(due, -13)).await;
     assert_eq!(
         t.count("SELECT COUNT(*) FROM payments").await,
         0,
         "cancelled"
     );
-    run_on(&t, dec(10)).await;
+    run_on(&t, day(due, -8)).await;
     assert_eq!(t.balance("UT-1").await, 8412 - 2000);
     assert_eq!(
         t.count("SELECT COUNT(*) FROM planned_charges WHERE status = 'paid'")
