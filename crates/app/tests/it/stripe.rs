@@ -32,6 +32,7 @@ use crate::harness::{Backend, Options, TestApp, free_port, python_peer, spawn_wi
 use app::staff::roles::Role;
 
 db_tests!(
+    the_whole_resident_journey_on_stripe,
     a_guest_pays_through_stripe_and_the_webhook_posts_once,
     a_refund_and_the_days_reconciliation_with_stripe,
     leaving_stripes_page_closes_the_session_but_never_undoes_a_payment,
@@ -842,6 +843,38 @@ impl Front {
     }
 }
 
+impl Front {
+    /// The resident on Stripe's page for saving a card (a setup-mode
+    /// session): the card is saved on the session's customer through a
+    /// SetupIntent confirmed at localstripe, and the session completes.
+    async fn complete_setup(&self, peer: &Peer, session: &str, number: &str) -> String {
+        let customer = {
+            let st = self.state.lock().unwrap();
+            let s = &st.sessions[session];
+            assert_eq!(s["mode"], "setup");
+            assert_eq!(s["status"], "open");
+            s["customer"].as_str().unwrap().to_owned()
+        };
+        let pm = peer.saved_card(&customer, number).await;
+        let si = peer
+            .post("/v1/setup_intents", &[("customer", customer.as_str())])
+            .await;
+        let id = si["id"].as_str().unwrap().to_owned();
+        let confirmed = peer
+            .post(
+                &format!("/v1/setup_intents/{id}/confirm"),
+                &[("payment_method", pm.as_str())],
+            )
+            .await;
+        assert_eq!(confirmed["status"], "succeeded");
+        let mut st = self.state.lock().unwrap();
+        let s = st.sessions.get_mut(session).unwrap();
+        s["setup_intent"] = Value::String(id);
+        s["status"] = "complete".into();
+        pm
+    }
+}
+
 fn record(front: &Front, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) {
     front.state.lock().unwrap().requests.push(Recorded {
         method: method.to_string(),
@@ -1028,4 +1061,199 @@ async fn pass_through(
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
     let bytes = resp.bytes().await.unwrap();
     (status, [("content-type", "application/json")], bytes).into_response()
+}
+
+/// Guest payment, saving a card on Stripe's page, an autopay charge made
+/// off-session, and a refund of it: every step through the Stripe adapter
+/// against localstripe (Stripe's hosted pages simulated as Stripe
+/// completes them).
+async fn the_whole_resident_journey_on_stripe(b: Backend) {
+    let Some(peer) = Peer::start().await else {
+        return;
+    };
+    let scratch =
+        crate::harness::artifacts_root().join(format!("smtp-{}", app::crypto::random_token(6)));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let Some(smtp) = crate::mail::start_smtp(&scratch).await else {
+        return;
+    };
+    let t = spawn_with(
+        b,
+        Options {
+            smtp_url: Some(format!("smtp://127.0.0.1:{}", smtp.port)),
+            jobs_in_process: true,
+            ..stripe_options(&peer)
+        },
+    )
+    .await;
+    peer.deliver_webhooks_to(
+        &format!("{}/webhooks/stripe", t.public),
+        &t.webhook_secret(),
+    )
+    .await;
+
+    // A guest pays UT-1 on Stripe's page.
+    let (guest, session) = pay(&t, &peer).await;
+    peer.front
+        .pay(&peer, &session, "4242424242424242")
+        .await
+        .unwrap();
+    assert_eq!(t.settled(&guest).await.status, PaymentStatus::Succeeded);
+
+    // Sam makes an account, links 2048-7781 (UT-3 due in 20 days is the
+    // latest bill) and saves a card on Stripe's setup page.
+    let due = crate::accounts::plus(app::services::close::today(&t.app), 20);
+    t.import(&format!(
+        "account_number,verifier_zip,name,service_address,bill_period,amount_due,due_date,bill_reference
+2048-7781,94112,Sam Chen,\"77 Harbor View Rd, Unit 3\",2026-10-01/2026-10-31,58.95,{due},UT-3
+"
+    ))
+    .await
+    .unwrap();
+    let mut r = t.resident();
+    // The guest's receipt first.
+    smtp.wait_for(1).await;
+    crate::accounts::sign_up_and_in(&mut r, &smtp, "sam@example.com", 1).await;
+    r.get("/account/link/utilities").await;
+    let linked = r
+        .post(
+            "/account/link/utilities",
+            &[
+                ("account_number", "2048-7781"),
+                ("zip", "94112"),
+                ("last_bill", "58.95"),
+            ],
+        )
+        .await;
+    assert_eq!(linked.status, 303, "{}", linked.body);
+    r.get("/account").await;
+    let to = r.post("/account/cards/add", &[]).await;
+    let setup_url = to.location.expect("sent to Stripe's page");
+    assert!(
+        setup_url.starts_with(&format!("{}/c/pay/cs_", peer.front_url)),
+        "{setup_url}"
+    );
+    let session = setup_url.rsplit('/').next().unwrap().to_owned();
+    let posted = peer.front.sessions_posted();
+    let last = posted.last().unwrap();
+    let fields: HashMap<String, String> = serde_urlencoded::from_str(&last.body).unwrap();
+    assert_eq!(fields["mode"], "setup");
+    assert!(fields["customer"].starts_with("cus_"));
+    assert!(fields["success_url"].contains("/account/wallet/return?s="));
+    assert!(
+        !last.body.contains("sam%40example.com"),
+        "no e-mail to Stripe"
+    );
+    let pm = peer
+        .front
+        .complete_setup(&peer, &session, "4242424242424242")
+        .await;
+    let back = r.get(&fields["success_url"]).await;
+    assert_eq!(back.location.as_deref(), Some("/account?notice=card-saved"));
+    let home = r.get("/account?notice=card-saved").await;
+    assert!(home.main().contains("Visa ending 4242"), "{}", home.main());
+    let card: i64 = t.count("SELECT MAX(id) FROM wallet_methods").await;
+    let link = home
+        .main()
+        .split("/account/links/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned();
+
+    // Autopay charges UT-3 off-session with the saved card.
+    let on = r
+        .post(
+            &format!("/account/links/{link}/autopay"),
+            &[("card", &card.to_string()), ("days", "5"), ("max", "")],
+        )
+        .await;
+    assert_eq!(on.location.as_deref(), Some("/account?notice=autopay-on"));
+    assert_eq!(
+        app::services::wallet::plan_autopay(&t.app).await.unwrap(),
+        1
+    );
+    let planned = t.count("SELECT MAX(id) FROM planned_charges").await;
+    // The job, on its day.
+    assert_eq!(
+        app::services::wallet::run_planned(&t.app, planned)
+            .await
+            .unwrap(),
+        app::services::wallet::Ran::Done
+    );
+    let autopay: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT payment_id FROM planned_charges WHERE id = $1")
+            .bind(planned)
+            .fetch_one(t.db().reader())
+            .await
+            .unwrap()
+            .try_get("payment_id")
+            .unwrap()
+    };
+    let paid = t.payment(&autopay).await;
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+    let pi = paid.processor_ref.clone().unwrap();
+    assert!(pi.starts_with("pi_"), "{pi}");
+    let at_stripe = peer.get(&format!("/v1/payment_intents/{pi}")).await;
+    assert_eq!(at_stripe["status"], "succeeded");
+    assert_eq!(at_stripe["payment_method"], pm.as_str());
+    assert_eq!(
+        at_stripe["metadata"]["cityteller_payment"],
+        autopay.as_str()
+    );
+    let charge_post = peer
+        .front
+        .posts()
+        .into_iter()
+        .find(|p| p.path == "/v1/payment_intents")
+        .unwrap();
+    assert_eq!(
+        charge_post.idempotency_key.as_deref(),
+        Some(format!("charge-{autopay}").as_str())
+    );
+    // Run again (a crash and a restart): nothing more at Stripe.
+    app::services::wallet::run_planned(&t.app, planned)
+        .await
+        .unwrap();
+    let intents = peer
+        .front
+        .posts()
+        .into_iter()
+        .filter(|p| p.path == "/v1/payment_intents")
+        .count();
+    assert_eq!(intents, 1);
+
+    // Staff refund part of it: Stripe refunds the PaymentIntent.
+    let mut sup = t.staff(Role::Supervisor).await;
+    let done = sup
+        .post(
+            &format!("/payments/{autopay}/refund"),
+            &[("amount", "10.00"), ("reason", "Meter misread")],
+        )
+        .await;
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("/payments/{autopay}?done=refund").as_str()),
+        "{}",
+        done.body
+    );
+    let refunds = peer.get(&format!("/v1/refunds?payment_intent={pi}")).await;
+    assert_eq!(refunds["data"].as_array().unwrap().len(), 1);
+    assert_eq!(refunds["data"][0]["amount"], 1000);
+    assert_eq!(
+        t.payment(&autopay).await.status,
+        PaymentStatus::PartiallyRefunded
+    );
+
+    // Removing the card removes it at Stripe.
+    r.get("/account").await;
+    let gone = r.post(&format!("/account/cards/{card}/remove"), &[]).await;
+    assert_eq!(
+        gone.location.as_deref(),
+        Some("/account?notice=card-removed")
+    );
+    let detached = peer.get(&format!("/v1/payment_methods/{pm}")).await;
+    assert_eq!(detached["customer"], Value::Null);
+    t.stop().await;
 }
