@@ -58,6 +58,8 @@ CREATE TABLE planned_charges (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+-- Autopay plans a bill once; a plan cancelled (autopay turned off) lets
+-- it be planned again when autopay comes back on.
 CREATE UNIQUE INDEX planned_autopay_once ON planned_charges (resident_id, receivable_id)
-    WHERE kind = 'autopay';
+    WHERE kind = 'autopay' AND status <> 'cancelled';
 CREATE INDEX planned_by_resident ON planned_charges (resident_id);

@@ -938,6 +938,10 @@ pub async fn unlink(
     ip: Option<IpAddr>,
 ) -> Result<bool, StoreError> {
     let mut tx = app.db.begin().await?;
+    // Nothing is charged on an account no longer linked.
+    let why = (true, "account unlinked");
+    store::wallet::cancel_planned_for_link(&mut tx, resident_id, link_id, why, app.now_us())
+        .await?;
     let Some(account_id) = rows::delete_link(&mut tx, resident_id, link_id).await? else {
         return Ok(false);
     };

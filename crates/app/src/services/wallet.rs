@@ -251,6 +251,11 @@ pub async fn set_autopay(
     if !rows::set_autopay(&mut tx, resident.id, link_id, autopay).await? {
         return Err(WalletError::NotFound);
     }
+    if autopay.is_none() {
+        // Charges not yet made are off too (planned again if it comes back).
+        let why = (false, "autopay turned off");
+        rows::cancel_planned_for_link(&mut tx, resident.id, link_id, why, app.now_us()).await?;
+    }
     let (action, details) = match autopay {
         Some(a) => (
             "autopay.set",

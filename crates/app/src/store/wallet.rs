@@ -216,6 +216,32 @@ pub struct Autopay {
     pub max_cents: Option<i64>,
 }
 
+/// Cancels the charges planned (autopay, or with `scheduled` also the
+/// resident's scheduled payments) on the account behind one link.
+pub async fn cancel_planned_for_link(
+    conn: &mut Conn,
+    resident_id: i64,
+    link_id: i64,
+    (scheduled, note): (bool, &str),
+    now: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE planned_charges SET status = 'cancelled', note = $4, updated_at = $5
+         WHERE resident_id = $1 AND status = 'scheduled' AND (kind = 'autopay' OR $3 = 1)
+           AND receivable_id IN (SELECT r.id FROM receivables r JOIN resident_links l
+                                 ON l.service_account_id = r.service_account_id
+                                 WHERE l.id = $2 AND l.resident_id = $1)",
+    )
+    .bind(resident_id)
+    .bind(link_id)
+    .bind(i64::from(scheduled))
+    .bind(note)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Sets (or with `None` clears) autopay on one of the resident's links;
 /// `false` if the link is not theirs.
 pub async fn set_autopay(
@@ -306,6 +332,7 @@ pub async fn autopay_unplanned(
            AND r.amount_due_cents + COALESCE((SELECT CAST(SUM(j.amount_cents) AS BIGINT)
                  FROM journal_lines j WHERE j.receivable_id = r.id), 0) > 0
            AND NOT EXISTS (SELECT 1 FROM planned_charges c WHERE c.kind = 'autopay'
+                           AND c.status <> 'cancelled'
                            AND c.resident_id = l.resident_id AND c.receivable_id = r.id)
          ORDER BY r.id LIMIT $2",
     )

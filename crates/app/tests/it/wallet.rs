@@ -23,6 +23,7 @@ db_tests!(
     over_the_maximum_and_removed_cards_are_not_charged,
     scheduled_payments_run_on_their_day_and_can_be_cancelled,
     breach_scope_covers_resident_accounts,
+    unlinking_cancels_what_was_planned,
 );
 
 /// Makes UT-1 ($84.12) due 20 days from today, signs up, links account
@@ -191,6 +192,22 @@ async fn autopay_through_a_month(b: Backend) {
     assert!(home.main().contains("Upcoming payments"));
     assert!(home.main().contains(&long(day(due, -3))));
 
+    // Off and on again before the day: the plan goes, and comes back.
+    let off = r
+        .post(&format!("/account/links/{link}/autopay"), &[("off", "1")])
+        .await;
+    assert_eq!(off.location.as_deref(), Some("/account?notice=autopay-off"));
+    let home = r.get("/account?notice=autopay-off").await;
+    assert!(home.main().contains("No payments are scheduled."));
+    autopay_on(&mut r, &link, card, "3", "").await;
+    sweep_and_drain(&t).await;
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM planned_charges WHERE status = 'scheduled'")
+            .await,
+        1
+    );
+    smtp.wait_for(3).await;
+
     run_on(&t, day(due, -4)).await;
     assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0, "not yet");
     run_on(&t, day(due, -3)).await;
@@ -200,7 +217,7 @@ async fn autopay_through_a_month(b: Backend) {
         .await;
     assert_eq!(paid, 1);
     // The receipt goes to the account's address.
-    let mails = smtp.wait_for(3).await;
+    let mails = smtp.wait_for(4).await;
     let receipt = mails
         .iter()
         .find(|m| subject(m).starts_with("Your payment receipt"))
@@ -212,7 +229,7 @@ async fn autopay_through_a_month(b: Backend) {
     run_on(&t, day(due, -2)).await;
     assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 1);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(smtp.messages().len(), 3);
+    assert_eq!(smtp.messages().len(), 4);
 
     // The history shows it (signed in again: days have passed).
     sign_in(&mut r, "maria@example.com").await;
@@ -598,5 +615,47 @@ async fn breach_scope_covers_resident_accounts(b: Backend) {
             .iter()
             .any(|x| x.categories.contains(&Category::AccountLogin))
     );
+    t.stop().await;
+}
+
+async fn unlinking_cancels_what_was_planned(b: Backend) {
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    let (link, card, due) = resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let bill = t.bill_id("UT-1").await;
+    r.get(&format!("/account/schedule/{bill}")).await;
+    let scheduled = r
+        .post(
+            &format!("/account/schedule/{bill}"),
+            &[
+                ("amount", "20.00"),
+                ("date", &day(due, -8).to_string()),
+                ("card", &card.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        scheduled.location.as_deref(),
+        Some("/account?notice=scheduled")
+    );
+    autopay_on(&mut r, &link, card, "3", "").await;
+    sweep_and_drain(&t).await;
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM planned_charges WHERE status = 'scheduled'")
+            .await,
+        2
+    );
+    r.get("/account").await;
+    let gone = r.post(&format!("/account/links/{link}/unlink"), &[]).await;
+    assert_eq!(gone.location.as_deref(), Some("/account?notice=unlinked"));
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM planned_charges WHERE status = 'cancelled'")
+            .await,
+        2
+    );
+    run_on(&t, day(due, -3)).await;
+    assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0);
     t.stop().await;
 }
