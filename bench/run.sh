@@ -18,9 +18,10 @@ accounts=100000
 import_rows=1000000
 webhook_payments=40000
 
-# wrk drives the page scenarios; sqlite3 is the import baseline.
+# The load generator is our own (crates/bench); sqlite3 is the import
+# baseline.
 missing=()
-for tool_name in wrk sqlite3 curl python3; do
+for tool_name in sqlite3 curl python3; do
     command -v "$tool_name" >/dev/null 2>&1 || missing+=("$tool_name")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
