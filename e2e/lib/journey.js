@@ -122,7 +122,12 @@ export class Journey {
       if (!allowed.has(url.origin)) note('request to another origin', `${req.method()} ${req.url()}`);
     });
     context.on('requestfailed', (req) => {
-      note('request failed', `${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
+      const why = req.failure()?.errorText;
+      // A page that navigates on (a form sent quickly) makes the browser
+      // cancel what it was still fetching, such as the favicon: not a fault
+      // of the page. A missing or refused resource fails otherwise.
+      if (why === 'net::ERR_ABORTED' && !req.isNavigationRequest()) return;
+      note('request failed', `${req.method()} ${req.url()}: ${why}`);
     });
     context.on('weberror', (err) => note('page error', err.error().message));
     context.on('console', (msg) => {

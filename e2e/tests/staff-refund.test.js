@@ -2,7 +2,8 @@
 // a supervisor and a finance officer, who enrol in their own browsers; a
 // resident pays the $312.50 bill; the supervisor finds it and asks for a
 // $150 refund, which needs a second person; finance approves it and opens
-// today's daily close.
+// today's daily close; the administrator reads the audit log and looks a
+// resident's online account up.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -150,6 +151,19 @@ for (const js of [false, true]) {
       for (const action of ['refund.requested', 'refund.approved', 'staff.added', 'payment.succeeded']) {
         assert.match(log, new RegExp(action.replace('.', '\\.')), `the audit log shows ${action}`);
       }
+
+      // Resident accounts: a malformed address, then one nobody signed up
+      // with (the Rust tests go on to a found account and its help forms).
+      await navigate(j, admin, 'Resident accounts', 'admin: resident accounts');
+      await admin.getByLabel('E-mail address').fill('maria at example');
+      await admin.getByRole('button', { name: 'Find the account' }).click();
+      const badLookup = await step(j, admin, 'admin: resident look-up with a bad address', { status: 400 });
+      assert.match(badLookup.title, /^Error: /);
+      assert.equal(await admin.getByRole('alert').locator('a[href="#email"]').count(), 1, 'the summary links to the field');
+      await admin.getByLabel('E-mail address').fill('nobody@example.com');
+      await admin.getByRole('button', { name: 'Find the account' }).click();
+      const none = await step(j, admin, 'admin: resident look-up, no account');
+      assert.match(none.main, /No online account uses that address/);
     }));
 }
 

@@ -60,14 +60,10 @@ pub enum RefundState {
 }
 
 fn clean_reason(reason: &str) -> Result<String, RefundError> {
-    let r = reason.trim();
-    if r.is_empty() {
-        return Err(RefundError::ReasonRequired);
-    }
-    if r.chars().count() > 500 {
-        return Err(RefundError::ReasonTooLong);
-    }
-    Ok(r.split_whitespace().collect::<Vec<_>>().join(" "))
+    super::clean_reason(reason).map_err(|p| match p {
+        super::ReasonProblem::Missing => RefundError::ReasonRequired,
+        super::ReasonProblem::TooLong => RefundError::ReasonTooLong,
+    })
 }
 
 async fn lock_payment(app: &App, tx: &mut store::Tx, payment_id: &str) -> Result<(), RefundError> {

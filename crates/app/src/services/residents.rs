@@ -134,6 +134,9 @@ pub enum Mail {
         planned_id: i64,
         reason: String,
     },
+    /// City staff turned off two-step sign-in (the resident had lost their
+    /// authenticator) and ended every session.
+    SecondFactorOff { resident_id: i64 },
 }
 
 impl Mail {
@@ -146,7 +149,8 @@ impl Mail {
             | Mail::DueSoon { resident_id, .. }
             | Mail::AutopayPlanned { resident_id, .. }
             | Mail::ChargeDeclined { resident_id, .. }
-            | Mail::ChargeNotMade { resident_id, .. } => *resident_id,
+            | Mail::ChargeNotMade { resident_id, .. }
+            | Mail::SecondFactorOff { resident_id } => *resident_id,
         }
     }
 
@@ -160,6 +164,7 @@ impl Mail {
             Mail::AutopayPlanned { .. } => "autopay_planned",
             Mail::ChargeDeclined { .. } => "charge_declined",
             Mail::ChargeNotMade { .. } => "charge_not_made",
+            Mail::SecondFactorOff { .. } => "second_factor_off",
         }
     }
 }
@@ -575,7 +580,7 @@ pub async fn second_factor(
             (blocked_until - now + 999_999) / 1_000_000,
         ));
     }
-    let Some(r) = current_any(app, who.id, who.epoch).await? else {
+    let Some(r) = current(app, who.id, who.epoch).await? else {
         return Err(SignInError::Invalid);
     };
     let step = match &r.totp_secret_enc {
@@ -725,13 +730,6 @@ pub async fn totp_disable(
     record(&mut tx, app, &actor(r.id), what, ip, json!({})).await?;
     tx.commit().await?;
     Ok(true)
-}
-
-/// The resident, confirmed and with that session epoch.
-async fn current_any(app: &App, id: i64, epoch: i64) -> Result<Option<ResidentRow>, ResidentError> {
-    Ok(rows::by_id(app.db.reader(), id)
-        .await?
-        .filter(|r| r.confirmed && r.session_epoch == epoch))
 }
 
 /// The resident a session names, if the account still accepts that
@@ -1051,6 +1049,7 @@ pub async fn queue_notices(app: &App) -> Result<usize, StoreError> {
 }
 
 pub mod mail;
+pub mod support;
 
 /// Sends one queued e-mail (the job's handler). A bill e-mail whose
 /// reason has gone (unlinked, e-bills off, already paid) is dropped.

@@ -38,18 +38,32 @@ pub enum Permission {
     ViewAudit,
     /// Mark a licence renewal's declaration for audit (or clear the mark).
     FlagDeclarations,
+    /// Look up a resident's online account by its e-mail address and see
+    /// what it holds (never its password or second-factor secret).
+    ViewResidents,
+    /// Help a resident who cannot sign in: turn off their two-step sign-in
+    /// or end their sessions, after confirming who they are.
+    HelpResidents,
 }
 
 use Permission as P;
 
 const VIEWER: &[Permission] = &[P::ViewPayments];
-const CLERK: &[Permission] = &[P::ViewPayments, P::AddNotes, P::ResendReceipts];
+const CLERK: &[Permission] = &[
+    P::ViewPayments,
+    P::AddNotes,
+    P::ResendReceipts,
+    P::ViewResidents,
+    P::HelpResidents,
+];
 const SUPERVISOR: &[Permission] = &[
     P::ViewPayments,
     P::AddNotes,
     P::ResendReceipts,
     P::RequestRefunds,
     P::ApproveRefunds,
+    P::ViewResidents,
+    P::HelpResidents,
 ];
 const FINANCE: &[Permission] = &[
     P::ViewPayments,
@@ -61,6 +75,8 @@ const FINANCE: &[Permission] = &[
     P::CloseDay,
     P::Export,
     P::FlagDeclarations,
+    P::ViewResidents,
+    P::HelpResidents,
 ];
 const ADMINISTRATOR: &[Permission] = &[
     P::ViewPayments,
@@ -74,9 +90,17 @@ const ADMINISTRATOR: &[Permission] = &[
     P::ManageStaff,
     P::ViewAudit,
     P::FlagDeclarations,
+    P::ViewResidents,
+    P::HelpResidents,
 ];
 /// Reads everything, changes nothing.
-const AUDITOR: &[Permission] = &[P::ViewPayments, P::ViewClose, P::Export, P::ViewAudit];
+const AUDITOR: &[Permission] = &[
+    P::ViewPayments,
+    P::ViewClose,
+    P::Export,
+    P::ViewAudit,
+    P::ViewResidents,
+];
 
 impl Role {
     pub const ALL: [Role; 6] = [
@@ -121,7 +145,9 @@ impl Role {
     pub fn describe(self) -> &'static str {
         match self {
             Role::Viewer => "reads payments",
-            Role::Clerk => "reads payments, adds notes, resends receipts",
+            Role::Clerk => {
+                "reads payments, adds notes, resends receipts, helps residents with their online accounts"
+            }
             Role::Supervisor => "clerk, plus refunds and approving others' refunds",
             Role::Finance => {
                 "supervisor, plus daily close, reconciliation, exports and marking licence declarations for audit"
@@ -148,10 +174,14 @@ mod tests {
     fn auditors_change_nothing() {
         for p in Role::Auditor.permissions() {
             assert!(
-                matches!(p, P::ViewPayments | P::ViewClose | P::Export | P::ViewAudit),
+                matches!(
+                    p,
+                    P::ViewPayments | P::ViewClose | P::Export | P::ViewAudit | P::ViewResidents
+                ),
                 "{p:?}"
             );
         }
+        assert!(!Role::Auditor.can(P::HelpResidents));
     }
 
     #[test]

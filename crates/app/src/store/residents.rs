@@ -21,11 +21,14 @@ pub struct ResidentRow {
     pub totp_secret_enc: Option<String>,
     pub totp_pending_enc: Option<String>,
     pub totp_last_step: i64,
+    pub created_at: i64,
+    pub last_sign_in_at: Option<i64>,
 }
 
 const RESIDENT: &str =
     "SELECT id, email_index, email_enc, password_hash, locale, confirmed_at, session_epoch,
-    link_failures, link_failures_since, totp_secret_enc, totp_pending_enc, totp_last_step
+    link_failures, link_failures_since, totp_secret_enc, totp_pending_enc, totp_last_step,
+    created_at, last_sign_in_at
     FROM residents";
 
 fn resident_from(r: &AnyRow) -> Result<ResidentRow, StoreError> {
@@ -42,6 +45,8 @@ fn resident_from(r: &AnyRow) -> Result<ResidentRow, StoreError> {
         totp_secret_enc: r.try_get("totp_secret_enc")?,
         totp_pending_enc: r.try_get("totp_pending_enc")?,
         totp_last_step: r.try_get("totp_last_step")?,
+        created_at: r.try_get("created_at")?,
+        last_sign_in_at: r.try_get("last_sign_in_at")?,
     })
 }
 
@@ -141,6 +146,19 @@ pub async fn signed_in(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreEr
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Ends every session the resident has (each carries the epoch it signed
+/// in under).
+pub async fn end_sessions(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE residents SET session_epoch = session_epoch + 1, updated_at = $2 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

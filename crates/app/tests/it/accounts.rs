@@ -762,12 +762,12 @@ async fn e_bills_reminders_unsubscribe_and_history(b: Backend) {
 
 /// The code an authenticator with `secret` shows at the app's time, `ahead`
 /// steps later.
-fn code_for(t: &TestApp, secret: &str, ahead: i64) -> String {
+pub fn code_for(t: &TestApp, secret: &str, ahead: i64) -> String {
     let s = app::crypto::totp::TotpSecret::from_base32(secret).unwrap();
     s.code_at_step(t.app.now().as_second() / 30 + ahead)
 }
 
-fn key_on(page: &crate::resident::Page) -> String {
+pub fn key_on(page: &crate::resident::Page) -> String {
     let main = page.main();
     let start = main.find("Key: ").expect("the key is shown") + 5;
     main[start..]

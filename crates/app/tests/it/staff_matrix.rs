@@ -56,6 +56,7 @@ fn example(
         )
         .replace("/staff/{id}", "/staff/999999")
         .replace("/licences/{id}", "/licences/999999")
+        .replace("/residents/{id}", "/residents/999999")
         .replace("{date}", date)
         .replace("{token}", "not-a-real-token");
     (p, Vec::new())

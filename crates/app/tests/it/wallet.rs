@@ -4,13 +4,16 @@
 //! charge, receipt, history), a crash between the processor's charge and
 //! our record of it (charged once), declines retried then given up, a bill
 //! over the resident's maximum, scheduled payments and their
-//! cancellation, and a removed card.
+//! cancellation, and a removed card; and city staff helping a resident
+//! who lost their authenticator.
 
 use app::processor::ChargeRequest;
 use app::services::payments::{StartItem, StartRequest};
 use app::services::wallet;
 
-use crate::accounts::{long, plus, sign_in, sign_up_and_in, start, subject, ut1_due_in};
+use crate::accounts::{
+    code_for, key_on, long, plus, sign_in, sign_up_and_in, start, subject, ut1_due_in,
+};
 use crate::db_tests;
 use crate::harness::{Backend, TestApp};
 use crate::mail::Smtp;
@@ -24,6 +27,7 @@ db_tests!(
     scheduled_payments_run_on_their_day_and_can_be_cancelled,
     breach_scope_covers_resident_accounts,
     unlinking_cancels_what_was_planned,
+    staff_help_a_resident_who_lost_their_authenticator,
 );
 
 /// Makes UT-1 ($84.12) due 20 days from today, signs up, links account
@@ -657,5 +661,139 @@ async fn unlinking_cancels_what_was_planned(b: Backend) {
     );
     run_on(&t, day(due, -3)).await;
     assert_eq!(t.count("SELECT COUNT(*) FROM payments").await, 0);
+    t.stop().await;
+}
+
+async fn staff_help_a_resident_who_lost_their_authenticator(b: Backend) {
+    use app::staff::roles::Role;
+    let Some((t, smtp)) = start(b).await else {
+        return;
+    };
+    let mut r = t.resident();
+    resident_with_card(&t, &mut r, &smtp, "4242424242424242").await;
+    let setup = r.get("/account/totp").await;
+    let key = key_on(&setup);
+    let on = r
+        .post("/account/totp", &[("code", &code_for(&t, &key, 0))])
+        .await;
+    assert_eq!(on.location.as_deref(), Some("/account?notice=totp-on"));
+    let mails_before = smtp.messages().len();
+    let totp_on = "SELECT COUNT(*) FROM residents WHERE totp_secret_enc IS NOT NULL";
+    assert_eq!(t.count(totp_on).await, 1);
+
+    // A viewer cannot look residents up.
+    let mut viewer = t.staff(Role::Viewer).await;
+    assert_eq!(viewer.get("/residents").await.status, 403);
+
+    // A clerk finds the account by its address (in any case), after a
+    // malformed address and an unknown one.
+    let mut clerk = t.staff(Role::Clerk).await;
+    let form = clerk.get("/residents").await;
+    assert_eq!(form.status, 200);
+    let bad = clerk
+        .post("/residents", &[("email", "maria at example")])
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("id=\"email-error\""), "{}", bad.body);
+    let unknown = clerk
+        .post("/residents", &[("email", "nobody@example.com")])
+        .await;
+    assert_eq!(unknown.status, 200);
+    assert!(unknown.body.contains("No online account uses that address"));
+    let found = clerk
+        .post("/residents", &[("email", "Maria@Example.com")])
+        .await;
+    assert_eq!(found.status, 303, "{}", found.body);
+    let at = found.location.clone().unwrap();
+    assert!(at.starts_with("/residents/"), "{at}");
+    let page = clerk.get(&at).await;
+    assert_eq!(page.status, 200);
+    for shown in [
+        "maria@example.com",
+        "Confirmed",
+        "ending 4242",
+        "Two-step verification",
+    ] {
+        assert!(page.body.contains(shown), "{shown} in {}", page.body);
+    }
+    assert!(!page.body.contains("$argon2"), "never the password hash");
+
+    // Without a reason nothing changes.
+    let off_path = format!("{at}/second-factor");
+    let refused = clerk.post(&off_path, &[("reason", "   ")]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("Say how you confirmed who is asking"));
+    assert!(refused.body.contains("href=\"#second-factor-reason\""));
+    assert_eq!(t.count(totp_on).await, 1);
+
+    // With one, the second factor is off, the resident's sessions end and
+    // they are told by e-mail.
+    let why = "Called back on the number on the 1002-3345 bill";
+    let off = clerk.post(&off_path, &[("reason", why)]).await;
+    assert_eq!(
+        off.location.as_deref(),
+        Some(format!("{at}?done=second-factor").as_str())
+    );
+    assert_eq!(t.count(totp_on).await, 0);
+    assert_eq!(r.get("/account").await.status, 303, "signed out");
+    let mails = smtp.wait_for(mails_before + 1).await;
+    let told = mails
+        .iter()
+        .find(|m| subject(m).starts_with("Two-step verification was turned off"))
+        .expect("the resident is told");
+    assert!(told.contains("maria@example.com"));
+    let audited = t
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'resident.second_factor_off'
+             AND actor LIKE 'staff:%' AND details LIKE '%{why}%'"
+        ))
+        .await;
+    assert_eq!(audited, 1);
+    // Twice changes nothing more.
+    let again = clerk.post(&off_path, &[("reason", why)]).await;
+    assert_eq!(
+        again.location.as_deref(),
+        Some(format!("{at}?done=second-factor-was-off").as_str())
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM audit_events WHERE action = 'resident.second_factor_off'")
+            .await,
+        1
+    );
+
+    // The password alone signs in now; staff can end that session too.
+    sign_in(&mut r, "maria@example.com").await;
+    let ended = clerk
+        .post(
+            &format!("{at}/sessions"),
+            &[("reason", "Signed in at the library; called back")],
+        )
+        .await;
+    assert_eq!(
+        ended.location.as_deref(),
+        Some(format!("{at}?done=sessions").as_str())
+    );
+    assert_eq!(r.get("/account").await.status, 303, "signed out again");
+
+    // Every look-up and view is recorded; an auditor sees, and cannot act.
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM audit_events WHERE action = 'resident.looked_up'")
+            .await,
+        2
+    );
+    assert!(
+        t.count("SELECT COUNT(*) FROM audit_events WHERE action = 'resident.viewed'")
+            .await
+            >= 1
+    );
+    let mut auditor = t.staff(Role::Auditor).await;
+    let seen = auditor.get(&at).await;
+    assert_eq!(seen.status, 200);
+    assert!(!seen.body.contains("Sign the resident out everywhere"));
+    let blocked = auditor
+        .post(&format!("{at}/sessions"), &[("reason", "curious")])
+        .await;
+    assert_eq!(blocked.status, 403);
+    assert!(clerk.get("/residents/999999").await.status == 404);
     t.stop().await;
 }

@@ -172,6 +172,14 @@ pub async fn render(
             ));
             (subject, m)
         }
+        Mail::SecondFactorOff { .. } => {
+            let mut m = Letter::new(l, l.msg("account-mail-2fa-off-heading"));
+            m.paragraphs.push(l.msg("account-mail-2fa-off-body"));
+            m.action = Some((l.msg("account-mail-exists-action"), url("/account/signin")));
+            m.after
+                .push(l.msg1("account-mail-2fa-off-not-you", "url", url("/account/reset")));
+            (l.msg1("account-mail-2fa-off-subject", "city", city), m)
+        }
         Mail::AutopayPlanned { planned_id, .. }
         | Mail::ChargeDeclined { planned_id, .. }
         | Mail::ChargeNotMade { planned_id, .. } => {

@@ -210,6 +210,8 @@ pub mod need {
         ManageStaff => Access::Requires(P::ManageStaff), "manage staff accounts";
         ViewAudit => Access::Requires(P::ViewAudit), "read the audit log";
         FlagDeclarations => Access::Requires(P::FlagDeclarations), "mark declarations for audit";
+        ViewResidents => Access::Requires(P::ViewResidents), "look up residents' online accounts";
+        HelpResidents => Access::Requires(P::HelpResidents), "help residents with their online accounts";
     }
 }
 

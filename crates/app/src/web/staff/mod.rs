@@ -11,6 +11,7 @@ mod login;
 pub mod monitoring;
 mod payments;
 mod refunds;
+mod residents;
 mod users;
 
 use axum::Router;
@@ -76,6 +77,11 @@ staff_routes! {
     get "/audit" Access::Requires(P::ViewAudit) => console::audit_log;
     get "/licences" Access::Requires(P::ViewPayments) => licences::renewals;
     post "/licences/{id}/audit" Access::Requires(P::FlagDeclarations) => licences::flag;
+    get "/residents" Access::Requires(P::ViewResidents) => residents::show_lookup;
+    post "/residents" Access::Requires(P::ViewResidents) => residents::lookup;
+    get "/residents/{id}" Access::Requires(P::ViewResidents) => residents::show;
+    post "/residents/{id}/second-factor" Access::Requires(P::HelpResidents) => residents::second_factor_off;
+    post "/residents/{id}/sessions" Access::Requires(P::HelpResidents) => residents::end_sessions;
 }
 
 pub fn routes() -> Router<App> {
@@ -108,6 +114,9 @@ impl Nav {
         }
         if r.can(P::ViewPayments) && app.config.departments.iter().any(|d| d.licences.is_some()) {
             links.push(("/licences", "Licence renewals"));
+        }
+        if r.can(P::ViewResidents) && app.config.accounts.enabled {
+            links.push(("/residents", "Resident accounts"));
         }
         if r.can(P::ViewAudit) {
             links.push(("/audit", "Audit log"));
