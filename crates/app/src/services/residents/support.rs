@@ -14,6 +14,7 @@ use serde_json::json;
 use super::{Mail, ResidentError, email_index, email_of, enqueue_mail, record, rows};
 use crate::app::App;
 use crate::audit::{Actor, Outcome};
+use crate::crypto::random_token;
 use crate::services::{ReasonProblem, clean_reason};
 use crate::store::wallet::{self, Autopay, PlannedRow};
 use crate::store::{StoreError, Tx};
@@ -167,7 +168,8 @@ pub async fn second_factor_off(
     rows::set_totp(&mut tx, id, None, 0).await?;
     rows::end_sessions(&mut tx, id, app.now_us()).await?;
     let mail = Mail::SecondFactorOff { resident_id: id };
-    let dedupe = format!("resident:second_factor_off:{id}:{}", app.now_us());
+    // Each time it is done is told (the clock alone could repeat).
+    let dedupe = format!("resident:second_factor_off:{id}:{}", random_token(8));
     enqueue_mail(&mut tx, app, &mail, &dedupe).await?;
     let what = (
         "resident.second_factor_off",
