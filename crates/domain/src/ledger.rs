@@ -84,6 +84,9 @@ pub struct Posting {
 pub enum EntryKind {
     PaymentCapture,
     Refund,
+    /// A refund the processor made and then could not complete: the money
+    /// came back, and the refund's entry is undone.
+    RefundReversal,
 }
 
 impl EntryKind {
@@ -91,6 +94,7 @@ impl EntryKind {
         match self {
             EntryKind::PaymentCapture => "payment_capture",
             EntryKind::Refund => "refund",
+            EntryKind::RefundReversal => "refund_reversal",
         }
     }
 }

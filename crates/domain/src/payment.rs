@@ -37,6 +37,11 @@ pub enum PaymentEvent {
     PartiallyRefunded,
     Refunded,
     Disputed,
+    /// A refund the processor could not complete came back; `none_left`
+    /// when no other refund of the payment stands.
+    RefundReversed {
+        none_left: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +114,12 @@ impl PaymentStatus {
             (S::Succeeded | S::PartiallyRefunded, E::PartiallyRefunded) => S::PartiallyRefunded,
             (S::Succeeded | S::PartiallyRefunded, E::Refunded) => S::Refunded,
             (S::Succeeded | S::PartiallyRefunded, E::Disputed) => S::Disputed,
+            (S::PartiallyRefunded | S::Refunded, E::RefundReversed { none_left: true }) => {
+                S::Succeeded
+            }
+            (S::PartiallyRefunded | S::Refunded, E::RefundReversed { none_left: false }) => {
+                S::PartiallyRefunded
+            }
             (from, event) => return Err(IllegalTransition { from, event }),
         };
         Ok(next)
@@ -196,9 +207,20 @@ mod tests {
             (S::Created, E::Succeeded),
             (S::Refunded, E::Refunded),
             (S::Failed, E::Refunded),
+            (S::Succeeded, E::RefundReversed { none_left: true }),
+            (S::Disputed, E::RefundReversed { none_left: false }),
         ] {
             assert_eq!(from.apply(ev), Err(IllegalTransition { from, event: ev }));
         }
+    }
+
+    #[test]
+    fn a_reversed_refund_gives_back_what_it_took() {
+        let back = |from: S, none_left| from.apply(E::RefundReversed { none_left });
+        assert_eq!(back(S::Refunded, true), Ok(S::Succeeded));
+        assert_eq!(back(S::PartiallyRefunded, true), Ok(S::Succeeded));
+        assert_eq!(back(S::Refunded, false), Ok(S::PartiallyRefunded));
+        assert_eq!(back(S::PartiallyRefunded, false), Ok(S::PartiallyRefunded));
     }
 
     #[test]

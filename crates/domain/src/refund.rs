@@ -109,6 +109,28 @@ pub fn refund_entry<'a>(
     JournalEntry::balanced(format!("refund:{refund_id}"), EntryKind::Refund, postings)
 }
 
+/// The entry that undoes a refund's (every posting negated), for a refund
+/// the processor could not complete after it was made.
+pub fn refund_reversal_entry<'a>(
+    refund_id: &str,
+    lines: &[RefundLine],
+    accounts: impl Fn(&str) -> Option<&'a LedgerAccounts>,
+) -> Result<JournalEntry, LedgerError> {
+    let made = refund_entry(refund_id, lines, accounts)?;
+    let mut postings = Vec::with_capacity(made.postings().len());
+    for p in made.postings() {
+        postings.push(Posting {
+            amount: p.amount.checked_neg()?,
+            ..p.clone()
+        });
+    }
+    JournalEntry::balanced(
+        format!("refund-reversal:{refund_id}"),
+        EntryKind::RefundReversal,
+        postings,
+    )
+}
+
 fn posting(
     account: &AccountCode,
     l: &RefundLine,
@@ -181,6 +203,26 @@ mod tests {
         );
         assert_eq!(e.postings()[0].receivable_id, Some(7));
         assert!(refund_entry("r1", &lines, |_| None).is_err());
+    }
+
+    #[test]
+    fn a_reversal_undoes_the_refund_under_its_own_key() {
+        let acc = LedgerAccounts {
+            cash_clearing: AccountCode::parse("1010").unwrap(),
+            receivable: AccountCode::parse("1210").unwrap(),
+            fee_income: AccountCode::parse("4490").unwrap(),
+        };
+        let lines = allocate(&[line(7, 8412, 210, 0, 0)], Cents::new(8500)).unwrap();
+        let made = refund_entry("r1", &lines, |_| Some(&acc)).unwrap();
+        let undone = refund_reversal_entry("r1", &lines, |_| Some(&acc)).unwrap();
+        assert_eq!(undone.kind(), EntryKind::RefundReversal);
+        assert_ne!(undone.source_key(), made.source_key());
+        assert_eq!(made.postings().len(), undone.postings().len());
+        for (m, u) in made.postings().iter().zip(undone.postings()) {
+            assert_eq!((&m.account, m.receivable_id), (&u.account, u.receivable_id));
+            assert_eq!(m.amount.get(), -u.amount.get());
+        }
+        assert!(refund_reversal_entry("r1", &lines, |_| None).is_err());
     }
 
     proptest! {

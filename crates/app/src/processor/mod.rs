@@ -110,10 +110,22 @@ pub enum RefundOutcome {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a refund the processor made stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Made, or on its way to the card (we cannot take it back).
+    Succeeded,
+    /// Made, then not completed (the card's account was closed, say): the
+    /// money came back to the processor balance.
+    Failed { reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransactionKind {
     Charge,
     Refund,
+    /// A refund's money coming back (the refund could not be completed).
+    RefundFailure,
 }
 
 /// One money movement as the processor records it, for reconciliation.
@@ -193,6 +205,9 @@ pub enum WebhookKind {
     /// processor (events can arrive twice, late or out of order; the
     /// processor's current answer is the same whatever the order).
     Changed(PaymentLookup),
+    /// Something happened to a refund (the processor's id for it): its
+    /// state is re-read from the processor likewise.
+    RefundChanged(String),
     /// An event type we do not act on: acknowledged and ignored, never
     /// treated as success.
     Ignored,
@@ -322,6 +337,12 @@ pub trait Processor: Send + Sync {
     async fn cancel_checkout(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError>;
 
     async fn refund(&self, req: &RefundRequest) -> Result<RefundOutcome, ProcessorError>;
+
+    /// Where a refund made earlier stands now.
+    async fn refund_status(
+        &self,
+        processor_refund_ref: &str,
+    ) -> Result<RefundStatus, ProcessorError>;
 
     /// Charges and refunds recorded by the processor in `[from, to)`.
     async fn transactions(

@@ -36,7 +36,7 @@ impl MismatchReason {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
-    /// `charge` or `refund`.
+    /// `charge`, `refund` or `refund returned`.
     pub kind: &'static str,
     pub id: String,
     pub checkout: String,
@@ -52,8 +52,11 @@ pub struct Reconciliation {
     /// What the processor charged and refunded, and kept as fees.
     pub charges: Cents,
     pub refunds: Cents,
+    /// Refunds that could not be completed: their money came back.
+    pub returned: Cents,
     pub fees: Cents,
-    /// Charges less refunds and fees: what should reach the bank.
+    /// Charges less refunds (plus those that came back) and fees: what
+    /// should reach the bank.
     pub net: Cents,
     /// Payouts to the bank created that day.
     pub payouts: Vec<Payout>,
@@ -130,24 +133,27 @@ pub async fn reconcile(
     let totals = (|| {
         let charges = total(TransactionKind::Charge)?;
         let refunds = total(TransactionKind::Refund)?;
+        let returned = total(TransactionKind::RefundFailure)?;
         let fees = Cents::sum(theirs.iter().map(|t| t.fee))?;
-        let net = charges.checked_sub(refunds)?.checked_sub(fees)?;
-        Ok::<_, domain::money::MoneyError>((charges, refunds, fees, net))
+        let net = charges
+            .checked_sub(refunds)?
+            .checked_add(returned)?
+            .checked_sub(fees)?;
+        Ok::<_, domain::money::MoneyError>((charges, refunds, returned, fees, net))
     })();
-    let Ok((charges, refunds, fees, net)) = totals else {
+    let Ok((charges, refunds, returned, fees, net)) = totals else {
         return Ok(Err("the processor's amounts overflow".into()));
     };
-    let mut theirs_by: HashMap<(bool, String), (String, Cents)> = theirs
+    let mut theirs_by: HashMap<(TransactionKind, String), (String, Cents)> = theirs
         .into_iter()
-        .map(|t| {
-            (
-                (t.kind == TransactionKind::Refund, t.id),
-                (t.checkout_ref, t.amount),
-            )
-        })
+        .map(|t| ((t.kind, t.id), (t.checkout_ref, t.amount)))
         .collect();
     let mut out = Vec::new();
-    let kind = |refund: bool| if refund { "refund" } else { "charge" };
+    let kind = |k: TransactionKind| match k {
+        TransactionKind::Charge => "charge",
+        TransactionKind::Refund => "refund",
+        TransactionKind::RefundFailure => "refund returned",
+    };
     for (refund, id, checkout, amount) in ours {
         match theirs_by.remove(&(refund, id.clone())) {
             None => out.push(Mismatch {
@@ -185,6 +191,7 @@ pub async fn reconcile(
         mismatches: out,
         charges,
         refunds,
+        returned,
         fees,
         net,
         payouts,

@@ -1005,6 +1005,8 @@ async fn post_capture(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookResult {
     Applied(Applied),
+    /// An event about a refund, and what came of it.
+    Refund(crate::services::refunds::RefundCheck),
     Ignored,
     UnknownPayment,
 }
@@ -1046,6 +1048,24 @@ pub async fn handle_webhook(
                 return Ok(WebhookResult::UnknownPayment);
             };
             (payment.id, status.clone())
+        }
+        WebhookKind::RefundChanged(refund) => {
+            use crate::services::refunds::{self, RefundCheck, RefundError};
+            let check =
+                refunds::on_processor_event(app, &event.event_id, &event.event_type, refund)
+                    .await
+                    .map_err(|e| match e {
+                        RefundError::ProcessorUnavailable(m) => {
+                            PaymentError::ProcessorUnavailable(m)
+                        }
+                        RefundError::Store(s) => PaymentError::Store(s),
+                        other => PaymentError::Conflict(other.to_string()),
+                    })?;
+            match check {
+                RefundCheck::DuplicateEvent => app.metrics.webhooks_duplicate.inc(),
+                _ => app.metrics.webhooks_accepted.inc(),
+            }
+            return Ok(WebhookResult::Refund(check));
         }
         WebhookKind::Changed(lookup) => {
             let payment = match lookup {

@@ -11,12 +11,12 @@ use std::net::IpAddr;
 
 use domain::Cents;
 use domain::payment::{PaymentEvent, PaymentStatus};
-use domain::refund::{allocate, refund_entry};
+use domain::refund::{allocate, refund_entry, refund_reversal_entry};
 use serde_json::json;
 
 use crate::app::App;
 use crate::audit::{self, Actor, Event, Outcome};
-use crate::processor::{ProcessorError, RefundOutcome, RefundRequest};
+use crate::processor::{ProcessorError, RefundOutcome, RefundRequest, RefundStatus};
 use crate::services::staff_auth::SignedIn;
 use crate::store::{self, StoreError};
 
@@ -38,6 +38,8 @@ pub enum RefundError {
     NotPending,
     #[error("ledger: {0}")]
     Ledger(#[from] domain::ledger::LedgerError),
+    #[error("processor unavailable: {0}")]
+    ProcessorUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -362,4 +364,122 @@ pub async fn execute(app: &App, refund_id: &str) -> Result<RefundState, RefundEr
             Ok(RefundState::Queued)
         }
     }
+}
+
+/// What a processor event about a refund came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundCheck {
+    /// The refund could not be completed after it was made: its money came
+    /// back, its ledger entry is undone and the payment's status follows.
+    Reversed,
+    /// It stands (or was reversed already).
+    Unchanged,
+    /// The event was seen before.
+    DuplicateEvent,
+    /// Not a refund of ours (made outside cityteller, say).
+    Unknown,
+}
+
+/// A processor event about a refund. The event only says which refund to
+/// look at: where it stands is asked of the processor, now, so duplicated,
+/// late and reordered events end the same way. A refund that failed after
+/// it was made is reversed exactly once: the refund stays on the day it was
+/// made (as the processor reports that day), and an entry undoing it is
+/// posted to today.
+pub async fn on_processor_event(
+    app: &App,
+    event_id: &str,
+    event_type: &str,
+    processor_refund_ref: &str,
+) -> Result<RefundCheck, RefundError> {
+    let Some(refund) =
+        store::refunds::by_processor_ref(app.db.reader(), processor_refund_ref).await?
+    else {
+        tracing::warn!(
+            event = event_id,
+            "refund event for a refund we did not make"
+        );
+        return Ok(RefundCheck::Unknown);
+    };
+    let status = app
+        .processor
+        .refund_status(processor_refund_ref)
+        .await
+        .map_err(|e| RefundError::ProcessorUnavailable(e.to_string()))?;
+    let payment_id = refund.payment_id.as_str();
+    let mut tx = app.db.begin().await?;
+    lock_payment(app, &mut tx, payment_id).await?;
+    let processor = app.processor.name();
+    let now = app.now_us();
+    let event = (event_id, event_type);
+    if !store::processor_events::record(&mut tx, processor, event.0, event.1, Some(payment_id), now)
+        .await?
+    {
+        return Ok(RefundCheck::DuplicateEvent);
+    }
+    let RefundStatus::Failed { reason } = status else {
+        tx.commit().await?;
+        return Ok(RefundCheck::Unchanged);
+    };
+    let today = crate::services::close::today(app).to_string();
+    if !store::refunds::mark_reversed(&mut tx, &refund.id, &reason, &today, now).await? {
+        // Reversed already, or it never took money (failed or still
+        // waiting on our side): nothing was posted that needs undoing.
+        tx.commit().await?;
+        return Ok(RefundCheck::Unchanged);
+    }
+    let lines = store::refunds::lines(&mut *tx, &refund.id).await?;
+    let entry = refund_reversal_entry(&refund.id, &lines, |d| {
+        app.config.department(d).map(|d| &d.ledger)
+    })?;
+    if !store::ledger::post(&mut tx, &entry, Some(payment_id), &today, now).await? {
+        return Err(RefundError::Store(StoreError::corrupt(format!(
+            "refund {} was already reversed in the ledger",
+            refund.id
+        ))));
+    }
+    app.metrics.ledger_entries.inc();
+    let current = store::payments::by_id(&mut *tx, payment_id)
+        .await?
+        .ok_or(RefundError::NotFound)?;
+    let standing = store::refunds::refunded_total(&mut tx, payment_id).await?;
+    // A disputed payment keeps its status: the dispute decides what follows.
+    let next = match current.status {
+        PaymentStatus::Disputed => current.status,
+        from => from
+            .apply(PaymentEvent::RefundReversed {
+                none_left: !standing.is_positive(),
+            })
+            .map_err(|_| RefundError::NotRefundable(from))?,
+    };
+    if next != current.status
+        && !store::payments::set_refund_status(&mut tx, payment_id, current.status, next, now)
+            .await?
+    {
+        return Err(RefundError::Store(StoreError::corrupt(
+            "payment changed during the refund's reversal",
+        )));
+    }
+    audit::record(
+        &mut tx,
+        app.now(),
+        Event {
+            actor: &Actor::Processor(processor),
+            action: "refund.reversed",
+            target: Some(format!("payment:{payment_id}")),
+            outcome: Outcome::Failure,
+            source_ip: None,
+            details: json!({
+                "refund": refund.id,
+                "amount_cents": refund.amount.get(),
+                "reason": reason,
+                "business_date": today,
+                "payment_status": next.as_str(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::warn!(refund = %refund.id, payment = payment_id, "refund failed at the processor after it was made; reversed");
+    Ok(RefundCheck::Reversed)
 }

@@ -7,6 +7,7 @@ use sqlx::{Any, Executor};
 
 use super::export::Cell;
 use super::{Conn, StoreError, col};
+use crate::processor::TransactionKind;
 
 pub async fn is_closed<'e, E: Executor<'e, Database = Any>>(
     ex: E,
@@ -214,7 +215,7 @@ pub async fn account_totals<'e, E: Executor<'e, Database = Any>>(
 pub async fn ledger_movements<'e, E>(
     ex: E,
     date: &str,
-) -> Result<Vec<(bool, String, String, Cents)>, StoreError>
+) -> Result<Vec<(TransactionKind, String, String, Cents)>, StoreError>
 where
     E: Executor<'e, Database = Any> + Copy,
 {
@@ -229,7 +230,12 @@ where
     .await?;
     for r in rows {
         let id: String = col(&r, "processor_ref")?;
-        out.push((false, id.clone(), id, Cents::new(col(&r, "total_cents")?)));
+        out.push((
+            TransactionKind::Charge,
+            id.clone(),
+            id,
+            Cents::new(col(&r, "total_cents")?),
+        ));
     }
     let rows = sqlx::query(
         "SELECT r.processor_ref, p.processor_ref AS checkout, r.amount_cents FROM refunds r
@@ -241,7 +247,25 @@ where
     .await?;
     for r in rows {
         out.push((
-            true,
+            TransactionKind::Refund,
+            col(&r, "processor_ref")?,
+            col::<Option<String>>(&r, "checkout")?.unwrap_or_default(),
+            Cents::new(col(&r, "amount_cents")?),
+        ));
+    }
+    // Refunds the processor could not complete: their money came back on
+    // the day they were reversed.
+    let rows = sqlx::query(
+        "SELECT r.processor_ref, p.processor_ref AS checkout, r.amount_cents FROM refunds r
+         JOIN payments p ON p.id = r.payment_id
+         WHERE r.reversal_date = $1 AND r.processor_ref IS NOT NULL",
+    )
+    .bind(date)
+    .fetch_all(ex)
+    .await?;
+    for r in rows {
+        out.push((
+            TransactionKind::RefundFailure,
             col(&r, "processor_ref")?,
             col::<Option<String>>(&r, "checkout")?.unwrap_or_default(),
             Cents::new(col(&r, "amount_cents")?),
@@ -264,7 +288,9 @@ pub const POSTINGS_HEADER: &[&str] = &[
 ];
 
 /// The billing system's posting file for a date: each bill paid (positive)
-/// or refunded (negative), by account and bill reference.
+/// or refunded (negative), and each refund the processor could not
+/// complete (positive again, on the day it was reversed), by account and
+/// bill reference.
 pub fn postings_query() -> &'static str {
     "SELECT p.business_date AS business_date, 'payment' AS kind, p.receipt_number, p.id AS payment_id,
             '' AS refund_id, i.department, a.account_number, r.reference,
@@ -279,6 +305,13 @@ pub fn postings_query() -> &'static str {
      FROM refunds f JOIN refund_lines l ON l.refund_id = f.id JOIN payments p ON p.id = f.payment_id
      JOIN receivables r ON r.id = l.receivable_id JOIN service_accounts a ON a.id = r.service_account_id
      WHERE f.business_date = $1 AND f.status = 'succeeded'
+     UNION ALL
+     SELECT f.reversal_date AS business_date, 'refund_reversal' AS kind, p.receipt_number,
+            p.id AS payment_id, f.id AS refund_id, l.department, a.account_number, r.reference,
+            l.principal_cents AS amount, l.fee_cents AS fee, f.reversed_at AS at
+     FROM refunds f JOIN refund_lines l ON l.refund_id = f.id JOIN payments p ON p.id = f.payment_id
+     JOIN receivables r ON r.id = l.receivable_id JOIN service_accounts a ON a.id = r.service_account_id
+     WHERE f.reversal_date = $1
      ORDER BY at, payment_id, refund_id"
 }
 

@@ -122,22 +122,36 @@ where
         }
     }
     let rows = sqlx::query(
-        "SELECT f.id, f.status,
-                (SELECT COUNT(*) FROM journal_entries e WHERE e.source_key = 'refund:' || f.id) AS entries
+        "SELECT f.id, f.status, f.reversed_at,
+                (SELECT COUNT(*) FROM journal_entries e WHERE e.source_key = 'refund:' || f.id) AS entries,
+                (SELECT COUNT(*) FROM journal_entries e
+                 WHERE e.source_key = 'refund-reversal:' || f.id) AS reversals
          FROM refunds f",
     )
     .fetch_all(ex)
     .await?;
+    let entries = |n: i64| if n == 1 { "y" } else { "ies" };
     for r in rows {
         let id: String = col(&r, "id")?;
         let status: String = col(&r, "status")?;
-        let entries: i64 = col(&r, "entries")?;
+        let made: i64 = col(&r, "entries")?;
         let expected = i64::from(status == "succeeded");
-        if entries != expected {
+        if made != expected {
             problems.push(Problem {
                 what: format!(
-                    "refund {id} is {status} but has {entries} ledger entr{} (expected {expected})",
-                    if entries == 1 { "y" } else { "ies" }
+                    "refund {id} is {status} but has {made} ledger entr{} (expected {expected})",
+                    entries(made)
+                ),
+            });
+        }
+        let reversals: i64 = col(&r, "reversals")?;
+        let reversed = col::<Option<i64>>(&r, "reversed_at")?.is_some();
+        let expected = i64::from(reversed && status == "succeeded");
+        if reversals != expected {
+            problems.push(Problem {
+                what: format!(
+                    "refund {id} has {reversals} reversal entr{} (expected {expected})",
+                    entries(reversals)
                 ),
             });
         }
@@ -151,7 +165,8 @@ where
                           AND p.status IN ('succeeded', 'partially_refunded', 'refunded', 'disputed')), 0)
               - COALESCE((SELECT CAST(SUM(l.principal_cents) AS BIGINT) FROM refund_lines l
                         JOIN refunds f ON f.id = l.refund_id
-                        WHERE l.receivable_id = r.id AND f.status = 'succeeded'), 0)
+                        WHERE l.receivable_id = r.id AND f.status = 'succeeded'
+                          AND f.reversed_at IS NULL), 0)
                 AS by_payments,
               COALESCE((SELECT CAST(-SUM(l.amount_cents) AS BIGINT) FROM journal_lines l
                         WHERE l.receivable_id = r.id), 0) AS by_ledger

@@ -69,6 +69,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0009_wallet.sql"),
         postgres: include_str!("../../migrations/postgres/0009_wallet.sql"),
     },
+    Migration {
+        version: 10,
+        name: "refund_reversals",
+        sqlite: include_str!("../../migrations/sqlite/0010_refund_reversals.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_refund_reversals.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -23,12 +23,17 @@ pub struct RefundRow {
     pub business_date: Option<String>,
     pub created_at: i64,
     pub completed_at: Option<i64>,
+    /// Set when the processor could not complete the refund after it was
+    /// made: when we learnt it, the business date of the reversal, why.
+    pub reversed_at: Option<i64>,
+    pub reversal_date: Option<String>,
+    pub reversal_reason: Option<String>,
 }
 
 const SELECT: &str =
     "SELECT r.id, r.payment_id, r.amount_cents, r.reason, r.status, r.requested_by,
     u.email AS requested_by_email, r.decided_by, r.processor_ref, r.failure, r.business_date,
-    r.created_at, r.completed_at
+    r.created_at, r.completed_at, r.reversed_at, r.reversal_date, r.reversal_reason
   FROM refunds r JOIN staff_users u ON u.id = r.requested_by";
 
 fn from_row(r: &AnyRow) -> Result<RefundRow, StoreError> {
@@ -46,6 +51,9 @@ fn from_row(r: &AnyRow) -> Result<RefundRow, StoreError> {
         business_date: col(r, "business_date")?,
         created_at: col(r, "created_at")?,
         completed_at: col(r, "completed_at")?,
+        reversed_at: col(r, "reversed_at")?,
+        reversal_date: col(r, "reversal_date")?,
+        reversal_reason: col(r, "reversal_reason")?,
     })
 }
 
@@ -100,6 +108,19 @@ pub async fn by_id<'e, E: Executor<'e, Database = Any>>(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The refund the processor knows by `processor_ref`.
+pub async fn by_processor_ref<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    processor_ref: &str,
+) -> Result<Option<RefundRow>, StoreError> {
+    let sql = format!("{SELECT} WHERE r.processor_ref = $1");
+    let row = sqlx::query(&sql)
+        .bind(processor_ref)
+        .fetch_optional(ex)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn for_payment<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     payment_id: &str,
@@ -149,11 +170,13 @@ pub async fn paid_lines(conn: &mut Conn, payment_id: &str) -> Result<Vec<PaidLin
             COALESCE((SELECT CAST(SUM(l.principal_cents) AS BIGINT) FROM refund_lines l
                       JOIN refunds r ON r.id = l.refund_id
                       WHERE r.payment_id = i.payment_id AND l.receivable_id = i.receivable_id
-                        AND r.status IN ('pending_approval', 'approved', 'succeeded')), 0) AS principal_refunded,
+                        AND r.status IN ('pending_approval', 'approved', 'succeeded')
+                        AND r.reversed_at IS NULL), 0) AS principal_refunded,
             COALESCE((SELECT CAST(SUM(l.fee_cents) AS BIGINT) FROM refund_lines l
                       JOIN refunds r ON r.id = l.refund_id
                       WHERE r.payment_id = i.payment_id AND l.receivable_id = i.receivable_id
-                        AND r.status IN ('pending_approval', 'approved', 'succeeded')), 0) AS fee_refunded
+                        AND r.status IN ('pending_approval', 'approved', 'succeeded')
+                        AND r.reversed_at IS NULL), 0) AS fee_refunded
          FROM payment_items i WHERE i.payment_id = $1 ORDER BY i.line_no",
     )
     .bind(payment_id)
@@ -173,11 +196,11 @@ pub async fn paid_lines(conn: &mut Conn, payment_id: &str) -> Result<Vec<PaidLin
         .collect()
 }
 
-/// Total of the payment's succeeded refunds.
+/// Total of the payment's succeeded refunds that still stand.
 pub async fn refunded_total(conn: &mut Conn, payment_id: &str) -> Result<Cents, StoreError> {
     let row = sqlx::query(
         "SELECT COALESCE(CAST(SUM(amount_cents) AS BIGINT), 0) AS n FROM refunds
-         WHERE payment_id = $1 AND status = 'succeeded'",
+         WHERE payment_id = $1 AND status = 'succeeded' AND reversed_at IS NULL",
     )
     .bind(payment_id)
     .fetch_one(&mut *conn)
@@ -241,6 +264,29 @@ pub async fn mark_failed(
     )
     .bind(id)
     .bind(failure)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records that the processor could not complete a succeeded refund;
+/// `false` if it was not a standing succeeded refund (already reversed,
+/// or never made).
+pub async fn mark_reversed(
+    conn: &mut Conn,
+    id: &str,
+    reason: &str,
+    business_date: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE refunds SET reversed_at = $4, reversal_date = $3, reversal_reason = $2
+         WHERE id = $1 AND status = 'succeeded' AND reversed_at IS NULL",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(business_date)
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -48,6 +48,10 @@ pub async fn receive(
             tracing::info!(event = %event.event_id, kind = %event.event_type, ?applied, "webhook applied");
             (StatusCode::OK, "ok").into_response()
         }
+        Ok(WebhookResult::Refund(check)) => {
+            tracing::info!(event = %event.event_id, kind = %event.event_type, ?check, "refund event checked");
+            (StatusCode::OK, "ok").into_response()
+        }
         Ok(WebhookResult::Ignored) => (StatusCode::OK, "ignored").into_response(),
         Ok(WebhookResult::UnknownPayment) => (StatusCode::OK, "unknown checkout").into_response(),
         Err(PaymentError::Conflict(why)) => {

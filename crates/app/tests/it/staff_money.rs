@@ -88,6 +88,23 @@ async fn small_refund_goes_through_and_restores_the_balance(b: Backend) {
     assert_eq!(t.payment(&id).await.status, PaymentStatus::Refunded);
     assert_eq!(t.balance("UT-1").await, 8412);
     t.assert_books_balance().await;
+    // Asked again later, the sandbox says its refunds stand.
+    use app::processor::{ProcessorError, RefundStatus};
+    use sqlx::Row;
+    let made: String = sqlx::query("SELECT processor_ref FROM refunds LIMIT 1")
+        .fetch_one(t.db().reader())
+        .await
+        .unwrap()
+        .try_get("processor_ref")
+        .unwrap();
+    assert_eq!(
+        t.app.processor.refund_status(&made).await.unwrap(),
+        RefundStatus::Succeeded
+    );
+    assert!(matches!(
+        t.app.processor.refund_status("re_never_made").await,
+        Err(ProcessorError::NotFound)
+    ));
     let detail = sup.get(&format!("/payments/{id}")).await;
     assert!(detail.main().contains("Meter misread") && detail.main().contains("refund.succeeded"));
     // Nothing is left to refund; a failed payment cannot be refunded.

@@ -15,8 +15,9 @@ use super::wire::{
 };
 use crate::processor::{
     ChargeOutcome, ChargeRequest, Checkout, CheckoutRequest, CheckoutStatus, Payout, Processor,
-    ProcessorError, ProcessorTransaction, RefundOutcome, RefundRequest, SavedMethod, Setup,
-    SetupRequest, SetupStatus, TransactionKind, WebhookError, WebhookEvent, WebhookKind, origin_of,
+    ProcessorError, ProcessorTransaction, RefundOutcome, RefundRequest, RefundStatus, SavedMethod,
+    Setup, SetupRequest, SetupStatus, TransactionKind, WebhookError, WebhookEvent, WebhookKind,
+    origin_of,
 };
 
 pub struct SandboxProcessor {
@@ -48,6 +49,28 @@ impl SandboxProcessor {
         self.base
             .join(path)
             .map_err(|e| ProcessorError::InvalidResponse(e.to_string()))
+    }
+
+    /// `GET {collection}/{id}` with the API key; an id that cannot be the
+    /// sandbox's is not asked for.
+    async fn get_by_id(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<reqwest::Response, ProcessorError> {
+        if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(ProcessorError::NotFound);
+        }
+        self.http
+            .request(
+                reqwest::Method::GET,
+                self.url(&format!("{collection}/{id}"))?,
+            )
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
+            .bearer_auth(self.api_key.expose_secret())
+            .send()
+            .await
+            .map_err(transport_error)
     }
 
     async fn read_checkout(resp: reqwest::Response) -> Result<CheckoutObject, ProcessorError> {
@@ -194,23 +217,7 @@ impl Processor for SandboxProcessor {
     }
 
     async fn checkout_status(&self, processor_ref: &str) -> Result<CheckoutStatus, ProcessorError> {
-        if !processor_ref
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return Err(ProcessorError::NotFound);
-        }
-        let resp = self
-            .http
-            .request(
-                reqwest::Method::GET,
-                self.url(&format!("v1/checkouts/{processor_ref}"))?,
-            )
-            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
-            .bearer_auth(self.api_key.expose_secret())
-            .send()
-            .await
-            .map_err(transport_error)?;
+        let resp = self.get_by_id("v1/checkouts", processor_ref).await?;
         let obj = Self::read_checkout(resp).await?;
         if obj.id != processor_ref {
             return Err(ProcessorError::InvalidResponse(
@@ -377,6 +384,28 @@ impl Processor for SandboxProcessor {
                 Ok(RefundOutcome::Refused { code, message })
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// The sandbox completes every refund it makes; it says so when asked.
+    async fn refund_status(
+        &self,
+        processor_refund_ref: &str,
+    ) -> Result<RefundStatus, ProcessorError> {
+        let resp = self.get_by_id("v1/refunds", processor_refund_ref).await?;
+        let r: RefundObject = Self::read_json(resp).await?;
+        match r.status.as_str() {
+            _ if r.id != processor_refund_ref => {
+                Err(ProcessorError::InvalidResponse("refund id mismatch".into()))
+            }
+            "succeeded" => Ok(RefundStatus::Succeeded),
+            "failed" => Ok(RefundStatus::Failed {
+                reason: "failed".into(),
+            }),
+            other => Err(ProcessorError::InvalidResponse(format!(
+                "refund {} is {other}",
+                r.id
+            ))),
         }
     }
 

@@ -158,6 +158,7 @@ impl Sandbox {
             .route("/v1/checkouts", post(api_create))
             .route("/v1/checkouts/{id}", get(api_get))
             .route("/v1/refunds", post(api_refund))
+            .route("/v1/refunds/{id}", get(api_refund_get))
             .route("/v1/transactions", get(api_transactions))
             .route("/v1/test/transactions/{id}", post(test_alter))
             .route("/pay/{id}", get(page).post(submit))
@@ -364,6 +365,26 @@ async fn api_get(
     match sb.session(&id) {
         Some(s) => axum::Json(s.obj).into_response(),
         None => api_error(StatusCode::NOT_FOUND, "not_found", "no such checkout"),
+    }
+}
+
+async fn api_refund_get(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let found = sb
+        .shared
+        .refunds
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&id).map(|r| r.obj.clone()));
+    match found {
+        Some(obj) => axum::Json(obj).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "not_found", "no such refund"),
     }
 }
 

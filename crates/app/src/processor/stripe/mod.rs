@@ -33,8 +33,8 @@ use self::wire::{
 use crate::processor::{
     Captured, ChargeOutcome, ChargeRequest, Checkout, CheckoutRequest, CheckoutStatus,
     DeclineReason, PaymentLookup, Payout, Processor, ProcessorError, ProcessorTransaction,
-    RefundOutcome, RefundRequest, SavedMethod, Setup, SetupRequest, SetupStatus, TransactionKind,
-    WebhookError, WebhookEvent, WebhookKind, origin_of, signature,
+    RefundOutcome, RefundRequest, RefundStatus, SavedMethod, Setup, SetupRequest, SetupStatus,
+    TransactionKind, WebhookError, WebhookEvent, WebhookKind, origin_of, signature,
 };
 
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
@@ -717,6 +717,32 @@ impl Processor for StripeProcessor {
         }
     }
 
+    /// A refund as Stripe has it now. `failed` and `canceled` are final
+    /// and mean the money went back to the balance; anything else is the
+    /// refund made or on its way.
+    async fn refund_status(
+        &self,
+        processor_refund_ref: &str,
+    ) -> Result<RefundStatus, ProcessorError> {
+        check_id(processor_refund_ref, "re_")?;
+        let r: Refund = self
+            .client
+            .get(&format!("v1/refunds/{processor_refund_ref}"), &[])
+            .await?;
+        if r.id != processor_refund_ref {
+            return Err(ProcessorError::InvalidResponse(format!(
+                "asked for refund {processor_refund_ref}, got {}",
+                r.id
+            )));
+        }
+        Ok(match r.status.as_deref() {
+            Some(status @ ("failed" | "canceled")) => RefundStatus::Failed {
+                reason: r.failure_reason.unwrap_or_else(|| status.to_owned()),
+            },
+            _ => RefundStatus::Succeeded,
+        })
+    }
+
     /// Charges and refunds on the Stripe balance created in `[from, to)`,
     /// each named by the Checkout Session (or off-session PaymentIntent)
     /// it belongs to, with Stripe's fee.
@@ -755,6 +781,12 @@ impl Processor for StripeProcessor {
                     }
                     ("refund" | "payment_refund", Some(Source::Refund(r))) => (
                         TransactionKind::Refund,
+                        Some(r.id.clone()),
+                        r.payment_intent.clone(),
+                    ),
+                    // A refund's money back: the refund could not be completed.
+                    ("refund_failure", Some(Source::Refund(r))) => (
+                        TransactionKind::RefundFailure,
                         Some(r.id.clone()),
                         r.payment_intent.clone(),
                     ),
@@ -864,7 +896,11 @@ impl Processor for StripeProcessor {
                 Some(p) => PaymentLookup::PaymentId(p.clone()),
                 None => PaymentLookup::ProcessorRef(object.id.clone()),
             }),
-            // Everything else (charge.*, refund updates, payouts, customer
+            // A refund changed (in practice: it failed after it was made).
+            ("charge.refund.updated" | "refund.updated" | "refund.failed", "refund") => {
+                WebhookKind::RefundChanged(object.id.clone())
+            }
+            // Everything else (other charge.* events, payouts, customer
             // events…) is acknowledged and not acted on.
             _ => WebhookKind::Ignored,
         };

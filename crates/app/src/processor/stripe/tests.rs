@@ -240,6 +240,33 @@ fn a_signed_event_names_the_session_to_re_read() {
 }
 
 #[test]
+fn a_refund_event_names_the_refund_to_re_read() {
+    let p = processor();
+    let now = Timestamp::from_second(1_764_300_110).unwrap();
+    for kind in ["charge.refund.updated", "refund.updated", "refund.failed"] {
+        let body = format!(
+            r#"{{"id":"evt_1RefundEventForTests","object":"event","type":"{kind}","created":1764300100,
+               "data":{{"object":{{"id":"re_1RefundForTests","object":"refund","status":"failed"}}}}}}"#
+        );
+        let e = p
+            .verify_webhook(&signed(&body, SECRET, 1_764_300_102), body.as_bytes(), now)
+            .unwrap();
+        assert_eq!(
+            e.kind,
+            WebhookKind::RefundChanged("re_1RefundForTests".into()),
+            "{kind}"
+        );
+    }
+    // A refund event about something that is not a refund is not acted on.
+    let body = r#"{"id":"evt_1RefundEventForTests","object":"event","type":"refund.updated","created":1764300100,
+                   "data":{"object":{"id":"ch_1","object":"charge"}}}"#;
+    let e = p
+        .verify_webhook(&signed(body, SECRET, 1_764_300_102), body.as_bytes(), now)
+        .unwrap();
+    assert_eq!(e.kind, WebhookKind::Ignored);
+}
+
+#[test]
 fn forged_stale_and_unknown_events() {
     let p = processor();
     let now = Timestamp::from_second(1_764_300_110).unwrap();

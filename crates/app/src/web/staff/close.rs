@@ -58,6 +58,8 @@ pub async fn index(
 pub struct ProcessorDay {
     charges: String,
     refunds: String,
+    /// Refunds that came back (not completed), when there were any.
+    returned: Option<String>,
     fees: String,
     net: String,
     /// (id, amount, arrival date, status)
@@ -117,6 +119,7 @@ async fn day_page(
             Some(ProcessorDay {
                 charges: rec.charges.to_string(),
                 refunds: rec.refunds.to_string(),
+                returned: rec.returned.is_positive().then(|| rec.returned.to_string()),
                 fees: rec.fees.to_string(),
                 net: rec.net.to_string(),
                 payouts: rec

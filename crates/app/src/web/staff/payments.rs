@@ -439,7 +439,13 @@ async fn detail_page(
         .map(|r| RefundItem {
             created: local_time(app, r.created_at),
             amount: r.amount,
-            status: r.status,
+            status: match (&r.reversal_date, &r.reversal_reason) {
+                (Some(on), Some(why)) => format!(
+                    "{}, then not completed by the processor ({why}); reversed on {on}",
+                    r.status
+                ),
+                _ => r.status,
+            },
             reason: r.reason,
             requested_by: r.requested_by_email,
         })
