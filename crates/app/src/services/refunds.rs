@@ -288,32 +288,14 @@ pub async fn execute(app: &App, refund_id: &str) -> Result<RefundState, RefundEr
                 ))));
             }
             app.metrics.ledger_entries.inc();
-            let current = store::payments::by_id(&mut *tx, &payment.id)
-                .await?
-                .ok_or(RefundError::NotFound)?;
-            let refunded = store::refunds::refunded_total(&mut tx, &payment.id).await?;
-            let event = if refunded >= current.total {
-                PaymentEvent::Refunded
-            } else {
-                PaymentEvent::PartiallyRefunded
-            };
-            let next = current
-                .status
-                .apply(event)
-                .map_err(|_| RefundError::NotRefundable(current.status))?;
-            if !store::payments::set_refund_status(
-                &mut tx,
-                &payment.id,
-                current.status,
-                next,
-                app.now_us(),
-            )
-            .await?
-            {
-                return Err(RefundError::Store(StoreError::corrupt(
-                    "payment changed during the refund",
-                )));
-            }
+            let next = follow_refunds(&mut tx, &payment.id, app.now_us(), |_, standing, total| {
+                Some(if standing >= total {
+                    PaymentEvent::Refunded
+                } else {
+                    PaymentEvent::PartiallyRefunded
+                })
+            })
+            .await?;
             audit::record(
                 &mut tx,
                 app.now(),
@@ -364,6 +346,35 @@ pub async fn execute(app: &App, refund_id: &str) -> Result<RefundState, RefundEr
             Ok(RefundState::Queued)
         }
     }
+}
+
+/// Moves the payment's status after its refunds changed (the caller holds
+/// the payment's lock): `event` sees the status, the refunds that stand and
+/// the payment's total, and names the move (or none). Returns the status
+/// the payment ends in.
+async fn follow_refunds(
+    tx: &mut store::Tx,
+    payment_id: &str,
+    now: i64,
+    event: impl FnOnce(PaymentStatus, Cents, Cents) -> Option<PaymentEvent>,
+) -> Result<PaymentStatus, RefundError> {
+    let current = store::payments::by_id(&mut **tx, payment_id)
+        .await?
+        .ok_or(RefundError::NotFound)?;
+    let standing = store::refunds::refunded_total(tx, payment_id).await?;
+    let Some(event) = event(current.status, standing, current.total) else {
+        return Ok(current.status);
+    };
+    let next = current
+        .status
+        .apply(event)
+        .map_err(|_| RefundError::NotRefundable(current.status))?;
+    if !store::payments::set_refund_status(tx, payment_id, current.status, next, now).await? {
+        return Err(RefundError::Store(StoreError::corrupt(
+            "payment changed while its refunds did",
+        )));
+    }
+    Ok(next)
 }
 
 /// What a processor event about a refund came to.
@@ -439,27 +450,13 @@ pub async fn on_processor_event(
         ))));
     }
     app.metrics.ledger_entries.inc();
-    let current = store::payments::by_id(&mut *tx, payment_id)
-        .await?
-        .ok_or(RefundError::NotFound)?;
-    let standing = store::refunds::refunded_total(&mut tx, payment_id).await?;
-    // A disputed payment keeps its status: the dispute decides what follows.
-    let next = match current.status {
-        PaymentStatus::Disputed => current.status,
-        from => from
-            .apply(PaymentEvent::RefundReversed {
-                none_left: !standing.is_positive(),
-            })
-            .map_err(|_| RefundError::NotRefundable(from))?,
-    };
-    if next != current.status
-        && !store::payments::set_refund_status(&mut tx, payment_id, current.status, next, now)
-            .await?
-    {
-        return Err(RefundError::Store(StoreError::corrupt(
-            "payment changed during the refund's reversal",
-        )));
-    }
+    let next = follow_refunds(&mut tx, payment_id, now, |status, standing, _| {
+        // A disputed payment keeps its status: the dispute decides.
+        (status != PaymentStatus::Disputed).then_some(PaymentEvent::RefundReversed {
+            none_left: !standing.is_positive(),
+        })
+    })
+    .await?;
     audit::record(
         &mut tx,
         app.now(),

@@ -397,13 +397,7 @@ async fn a_refund_and_the_days_reconciliation_with_stripe(b: Backend) {
         .unwrap();
     assert_eq!(t.settled(&payment).await.status, PaymentStatus::Succeeded);
 
-    let mut sup = t.staff(Role::Supervisor).await;
-    let done = sup
-        .post(
-            &format!("/payments/{payment}/refund"),
-            &[("amount", "20.00"), ("reason", "Meter misread")],
-        )
-        .await;
+    let (_sup, done) = refund_twenty(&t, &payment).await;
     assert_eq!(
         done.location.as_deref(),
         Some(format!("/payments/{payment}?done=refund").as_str()),
@@ -471,6 +465,21 @@ async fn a_refund_and_the_days_reconciliation_with_stripe(b: Backend) {
     t.stop().await;
 }
 
+/// A supervisor refunds $20.00 of `payment`; their client and the answer.
+async fn refund_twenty<'a>(
+    t: &'a TestApp,
+    payment: &str,
+) -> (crate::staff_client::StaffClient<'a>, crate::resident::Page) {
+    let mut sup = t.staff(Role::Supervisor).await;
+    let done = sup
+        .post(
+            &format!("/payments/{payment}/refund"),
+            &[("amount", "20.00"), ("reason", "Meter misread")],
+        )
+        .await;
+    (sup, done)
+}
+
 /// A refund Stripe made and then could not complete (the card's account
 /// was closed): the webhook only says which refund to look at; read back
 /// from Stripe, it is reversed once in the ledger, the payment's status and
@@ -491,13 +500,7 @@ async fn a_refund_stripe_could_not_complete_is_reversed_once(b: Backend) {
     let on_bills = "SELECT COALESCE(CAST(SUM(amount_cents) AS BIGINT), 0) FROM journal_lines
                     WHERE receivable_id IS NOT NULL";
     let paid_state = t.count(on_bills).await;
-    let mut sup = t.staff(Role::Supervisor).await;
-    let done = sup
-        .post(
-            &format!("/payments/{payment}/refund"),
-            &[("amount", "20.00"), ("reason", "Meter misread")],
-        )
-        .await;
+    let (mut sup, done) = refund_twenty(&t, &payment).await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(
         t.payment(&payment).await.status,
