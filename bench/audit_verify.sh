@@ -12,8 +12,7 @@ runs=3
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-cargo build --release --locked -q -p cityteller
-cargo build --release --locked -q -p cityteller-app --example sha_chain
+cargo build --release --locked -q -p cityteller -p cityteller-bench
 target="${CARGO_TARGET_DIR:-target}/release"
 
 cat > "$work/cityteller.toml" <<TOML
@@ -29,7 +28,7 @@ export CITYTELLER_CONFIG="$work/cityteller.toml"
 "$target/cityteller" keys init >/dev/null
 "$target/cityteller" migrate >/dev/null
 echo "generating $n chained events..."
-python3 bench/gen_audit.py "$work/cityteller.db" "$n"
+"$target/cityteller-bench" audit-events "$work/cityteller.db" "$n"
 
 best() { sort -g | head -1; }
 verify_times=()
@@ -40,7 +39,7 @@ for _ in $(seq "$runs"); do
 done
 base_times=()
 for _ in $(seq "$runs"); do
-    out="$("$target/examples/sha_chain" "$work/cityteller.db.raw")"
+    out="$("$target/cityteller-bench" sha-chain "$work/cityteller.db.raw")"
     base_times+=("$(sed -n 's/.* records in \([0-9.]*\) s.*/\1/p' <<<"$out")")
 done
 v="$(printf '%s\n' "${verify_times[@]}" | best)"

@@ -11,6 +11,9 @@
 # See docs/benchmarks.md for what each scenario means and the last results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started_at=$SECONDS
+# A progress line, stamped with the minutes and seconds since the start.
+say() { printf '== [%d:%02d] %s\n' $(((SECONDS - started_at) / 60)) $(((SECONDS - started_at) % 60)) "$*"; }
 secs="${BENCH_SECONDS:-10}"
 # Read before the SQLite run, which starts cityteller without DATABASE_URL.
 pg_admin="${DATABASE_URL:-}"
@@ -27,7 +30,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     pkgs="${missing[*]}"
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== installing ${pkgs} (Debian packages)"
+        say "installing ${pkgs} (Debian packages)"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs} >/dev/null
     else
@@ -36,9 +39,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-echo "== building (release)"
+say "building (release)"
 cargo build --release --locked -q -p cityteller -p cityteller-bench
-cargo build --release --locked -q -p cityteller-app --example sha_chain
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 ct="$bin/cityteller"
 tool="$bin/cityteller-bench"
@@ -75,8 +77,8 @@ wait_http() {
     return 1
 }
 
-echo "== data: $accounts accounts, one open bill each"
-python3 bench/gen_receivables.py "$work/bills.csv" "$accounts"
+say "data: $accounts accounts, one open bill each"
+"$tool" receivables "$work/bills.csv" "$accounts"
 # Bill-page sessions use accounts whose bills the webhook run does not pay.
 tail -n 64 "$work/bills.csv.accounts" >"$work/sessions.accounts"
 read -r weight_account weight_zip < <(tail -n 1 "$work/bills.csv.accounts" | tr ',' ' ')
@@ -125,9 +127,11 @@ TOML
     "$ct" keys init >/dev/null
     "$ct" migrate >/dev/null
     local t0
+    say "$name: importing $accounts accounts"
     t0=$(now_ns)
     "$ct" import receivables --department utilities "$work/bills.csv" >/dev/null
     note import_100k "$name" "$(since "$t0")"
+    say "$name: $webhook_payments payments waiting for the processor's outcome"
     "$tool" prep --config "$dir/cityteller.toml" --payments "$webhook_payments" --out "$dir/payments.csv" >/dev/null
     # PostgreSQL: statistics for the tables prep just filled, as autovacuum
     # would give them some time after a bulk load (the import refreshes its
@@ -148,29 +152,29 @@ stop_cityteller() {
 
 run_scenarios() {
     local name="$1" db="${2:-}"
-    echo "== $name: starting cityteller"
+    say "$name: starting cityteller"
     start_cityteller "$name" "$db"
     sleep 2
     note rss_idle_kb "$name" "$(rss_kb "$serve_pid" VmRSS)"
-    echo "== $name: static page (baseline), 64 connections"
+    say "$name: static page (baseline), 64 connections"
     "$tool" load --label "$name" -d "$secs" get "$public/static/app.css" | record
-    echo "== $name: bill page after look-up, 64 connections"
+    say "$name: bill page after look-up, 64 connections"
     "$tool" load --label "$name" -d "$secs" bills --base "$public" --accounts "$work/sessions.accounts" | record
-    echo "== $name: signed webhooks → ledger postings, 64 senders"
+    say "$name: signed webhooks → ledger postings, 64 senders"
     "$tool" load --label "$name" -d "$secs" webhooks --url "$public/webhooks/sandbox" \
         --keys "$work/$name/keys.toml" --payments "$work/$name/payments.csv" | record
     if [ -z "$db" ]; then
-        echo "== $name: bill page during a sign-in flood (1,000 connections)"
+        say "$name: bill page during a sign-in flood (1,000 connections)"
         "$tool" load --label "$name" -d "$secs" bills --base "$public" --accounts "$work/sessions.accounts" \
             --flood-login "$staff/login" --flood-connections 1000 | record
-        echo "== $name: page weight"
+        say "$name: page weight"
         "$tool" weight --base "$public" --account "$weight_account" --zip "$weight_zip" | record
     fi
     note rss_peak_kb "$name" "$(rss_kb "$serve_pid" VmHWM)"
-    echo "== $name: ledger check after the run"
+    say "$name: ledger check after the run"
     "$ct" ledger check | tail -n 1
     stop_cityteller
-    echo "== $name: baseline: one INSERT per request, own fsynced transaction, 64 connections"
+    say "$name: baseline: one INSERT per request, own fsynced transaction, 64 connections"
     local port url
     port="$(free_port)"
     if [ -n "$db" ]; then url="$db"; else url="sqlite://$work/$name/baseline.db"; fi
@@ -199,8 +203,8 @@ if [ -n "${BENCH_SKIP_BULK:-}" ]; then
     exit 0
 fi
 
-echo "== import: $import_rows receivables from CSV (validated, all-or-nothing)"
-python3 bench/gen_receivables.py "$work/big.csv" "$import_rows"
+say "import: $import_rows receivables from CSV (validated, all-or-nothing)"
+"$tool" receivables "$work/big.csv" "$import_rows"
 mkdir -p "$work/import"
 cat >"$work/import/cityteller.toml" <<TOML
 data_dir = "$work/import"
@@ -219,15 +223,17 @@ t0=$(now_ns)
 "$ct" import receivables --department utilities "$work/big.csv" >/dev/null
 note import_1m cityteller "$(since "$t0")"
 sync
+say "import baseline: sqlite3 .import of the same file"
 t0=$(now_ns)
 sqlite3 "$work/bare.db" ".import --csv $work/big.csv bare"
 note import_1m sqlite3 "$(since "$t0")"
 echo "   rows in the bare table: $(sqlite3 "$work/bare.db" 'SELECT COUNT(*) FROM bare')"
 
-echo "== audit verify over 1,000,000 events"
+say "audit verify over 1,000,000 events"
 bench/audit_verify.sh 1000000 | tee "$work/audit.txt"
 note audit_verify_s cityteller "$(sed -n 's/^audit verify *: [0-9]* events in \([0-9.]*\) s.*/\1/p' "$work/audit.txt")"
 note audit_verify_s sha256 "$(sed -n 's/^sha-256 chain *: [0-9]* records in \([0-9.]*\) s.*/\1/p' "$work/audit.txt")"
 
+say "done"
 echo
 python3 bench/summary.py "$results"

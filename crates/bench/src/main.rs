@@ -8,9 +8,12 @@
 //! - `baseline` serves the durable-insert baseline: one plain INSERT per
 //!   request in its own fsynced transaction, on the same framework and
 //!   database settings as cityteller;
-//! - `weight` adds up what a browser downloads for the payment pages.
+//! - `weight` adds up what a browser downloads for the payment pages;
+//! - `receivables`, `audit-events` and `sha-chain` write the generated
+//!   data and measure the audit verification baseline.
 
 mod baseline;
+mod data;
 mod load;
 mod prep;
 mod weight;
@@ -59,6 +62,15 @@ enum Command {
         #[arg(long)]
         zip: String,
     },
+    /// Write N open utility bills as a receivables CSV (and FILE.accounts
+    /// with `account_number,zip` per line).
+    Receivables { file: PathBuf, n: usize },
+    /// Append N chained audit events to a migrated SQLite database, and
+    /// their canonical bytes to DB.raw.
+    AuditEvents { db: PathBuf, n: u64 },
+    /// The audit verification baseline: a plain SHA-256 chain over the
+    /// records of a DB.raw file.
+    ShaChain { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -83,6 +95,10 @@ fn main() -> ExitCode {
             Command::Load(args) => load::run(args).await,
             Command::Baseline { database, listen } => baseline::run(&database, listen).await,
             Command::Weight { base, account, zip } => weight::run(&base, &account, &zip).await,
+            // Plain file and SQLite work, on this thread.
+            Command::Receivables { file, n } => data::receivables(&file, n),
+            Command::AuditEvents { db, n } => data::audit_events(&db, n),
+            Command::ShaChain { file } => data::sha_chain(&file),
         }
     });
     match result {
