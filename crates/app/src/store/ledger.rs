@@ -70,6 +70,13 @@ pub struct Problem {
     pub what: String,
 }
 
+/// Each payment's status and its number of capture entries (one index
+/// look-up per payment; see the query plan tests).
+pub const CAPTURES_PER_PAYMENT: &str = "SELECT p.id, p.status,
+        (SELECT COUNT(*) FROM journal_entries e
+         WHERE e.payment_id = p.id AND e.kind = 'payment_capture') AS captures
+    FROM payments p";
+
 /// Everything that would make the books wrong: entries that do not
 /// balance, entries without lines, captured payments without exactly one
 /// capture entry (or entries for payments that were never captured), and
@@ -96,14 +103,7 @@ where
             what: format!("journal entry {key} does not balance: {lines} line(s), sum {total}"),
         });
     }
-    let rows = sqlx::query(
-        "SELECT p.id, p.status,
-                (SELECT COUNT(*) FROM journal_entries e
-                 WHERE e.payment_id = p.id AND e.kind = 'payment_capture') AS captures
-         FROM payments p",
-    )
-    .fetch_all(ex)
-    .await?;
+    let rows = sqlx::query(CAPTURES_PER_PAYMENT).fetch_all(ex).await?;
     for r in rows {
         let id: String = col(&r, "id")?;
         let status: String = col(&r, "status")?;
@@ -188,19 +188,20 @@ where
     Ok(problems)
 }
 
+pub const LINES_FOR_PAYMENT: &str =
+    "SELECT e.source_key, l.account_code, l.receivable_id, l.amount_cents
+     FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
+     WHERE e.payment_id = $1 ORDER BY l.id";
+
 /// Lines of one payment's entries, for tests and the staff console.
 pub async fn lines_for_payment<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     payment_id: &str,
 ) -> Result<Vec<(String, String, Option<i64>, i64)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT e.source_key, l.account_code, l.receivable_id, l.amount_cents
-         FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
-         WHERE e.payment_id = $1 ORDER BY l.id",
-    )
-    .bind(payment_id)
-    .fetch_all(ex)
-    .await?;
+    let rows = sqlx::query(LINES_FOR_PAYMENT)
+        .bind(payment_id)
+        .fetch_all(ex)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok((

@@ -75,6 +75,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0010_refund_reversals.sql"),
         postgres: include_str!("../../migrations/postgres/0010_refund_reversals.sql"),
     },
+    Migration {
+        version: 11,
+        name: "payment_lookups",
+        sqlite: include_str!("../../migrations/sqlite/0011_payment_lookups.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_payment_lookups.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -26,18 +26,18 @@ pub async fn record(
     Ok(done.rows_affected() == 1)
 }
 
+pub const FOR_PAYMENT: &str = "SELECT event_type, event_id, received_at FROM processor_events
+    WHERE payment_id = $1 ORDER BY received_at";
+
 /// Events received about a payment, oldest first: (type, event id, when).
 pub async fn for_payment<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,
     payment_id: &str,
 ) -> Result<Vec<(String, String, i64)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT event_type, event_id, received_at FROM processor_events
-         WHERE payment_id = $1 ORDER BY received_at",
-    )
-    .bind(payment_id)
-    .fetch_all(ex)
-    .await?;
+    let rows = sqlx::query(FOR_PAYMENT)
+        .bind(payment_id)
+        .fetch_all(ex)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok((

@@ -21,6 +21,7 @@ mod licences;
 pub mod mail;
 mod monitor;
 mod permits;
+mod query_plans;
 pub mod resident;
 mod retention;
 mod spanish;
