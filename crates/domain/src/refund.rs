@@ -150,6 +150,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn accounts() -> LedgerAccounts {
+        LedgerAccounts {
+            cash_clearing: AccountCode::parse("1010").unwrap(),
+            receivable: AccountCode::parse("1210").unwrap(),
+            fee_income: AccountCode::parse("4490").unwrap(),
+        }
+    }
+
     fn line(id: i64, p: i64, f: i64, pr: i64, fr: i64) -> PaidLine {
         PaidLine {
             receivable_id: id,
@@ -181,11 +189,7 @@ mod tests {
 
     #[test]
     fn refund_entry_reverses_the_capture() {
-        let acc = LedgerAccounts {
-            cash_clearing: AccountCode::parse("1010").unwrap(),
-            receivable: AccountCode::parse("1210").unwrap(),
-            fee_income: AccountCode::parse("4490").unwrap(),
-        };
+        let acc = accounts();
         let lines = allocate(&[line(7, 8412, 210, 0, 0)], Cents::new(8622)).unwrap();
         let e = refund_entry("r1", &lines, |_| Some(&acc)).unwrap();
         let amounts: Vec<(String, i64)> = e
@@ -207,11 +211,7 @@ mod tests {
 
     #[test]
     fn a_reversal_undoes_the_refund_under_its_own_key() {
-        let acc = LedgerAccounts {
-            cash_clearing: AccountCode::parse("1010").unwrap(),
-            receivable: AccountCode::parse("1210").unwrap(),
-            fee_income: AccountCode::parse("4490").unwrap(),
-        };
+        let acc = accounts();
         let lines = allocate(&[line(7, 8412, 210, 0, 0)], Cents::new(8500)).unwrap();
         let made = refund_entry("r1", &lines, |_| Some(&acc)).unwrap();
         let undone = refund_reversal_entry("r1", &lines, |_| Some(&acc)).unwrap();
